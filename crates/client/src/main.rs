@@ -1,0 +1,6 @@
+//! `aethex`: the headless studio CLI.
+
+fn main() {
+    eprintln!("aethex: not built yet");
+    std::process::exit(2);
+}

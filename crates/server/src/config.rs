@@ -1,0 +1,87 @@
+//! Server configuration: clap flags, each also read from `AETHEX_<FLAG>`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Everything the server can be told at start-up (see `shared/contract.md`).
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "aethex-server",
+    version,
+    about = "AeThex Live companion server"
+)]
+pub struct Config {
+    /// SQLite file, live HLS and VOD recordings live here.
+    #[arg(long, env = "AETHEX_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// HTTP API, WebSocket chat, HLS and the web player (port 0 = pick a free port).
+    #[arg(long, env = "AETHEX_HTTP", default_value = "127.0.0.1:8080")]
+    pub http: SocketAddr,
+
+    /// RTMP ingest: `rtmp://HOST:PORT/live/{stream_key}` (port 0 = pick a free port).
+    #[arg(long, env = "AETHEX_RTMP", default_value = "127.0.0.1:1935")]
+    pub rtmp: SocketAddr,
+
+    /// `sqlite://…` (default: `{data-dir}/aethex.db`) or `postgres://…`.
+    /// Not printed anywhere: it may carry a password.
+    #[arg(long, env = "AETHEX_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Extra origins allowed to call the API from a browser (default: same origin only).
+    #[arg(
+        long = "cors-origin",
+        env = "AETHEX_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// Built web player assets to serve at `/` (default: `ui/dist` next to the binary's source tree).
+    #[arg(long, env = "AETHEX_WEB_DIR")]
+    pub web_dir: Option<PathBuf>,
+
+    /// Requests per second allowed from one IP address (burst is 4× this).
+    #[arg(long, env = "AETHEX_RATE_LIMIT", default_value_t = 50)]
+    pub rate_limit: u32,
+
+    /// Session lifetime in days.
+    #[arg(long, env = "AETHEX_SESSION_DAYS", default_value_t = 30)]
+    pub session_days: u32,
+
+    /// Mark the session cookie `Secure` (set when served over HTTPS).
+    #[arg(long, env = "AETHEX_SECURE_COOKIES", default_value_t = false)]
+    pub secure_cookies: bool,
+}
+
+impl Config {
+    /// The data directory: the flag, else `$XDG_DATA_HOME/aethex` (platform equivalent elsewhere).
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(|| {
+            dirs::data_dir()
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join("aethex")
+        })
+    }
+
+    /// The database URL: the flag, else the SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir().join("aethex.db").display()))
+    }
+
+    /// A configuration for tests: ports 0, the given data dir, defaults elsewhere.
+    pub fn for_tests(data_dir: impl Into<PathBuf>) -> Self {
+        let mut c = Config::parse_from([
+            "aethex-server",
+            "--http",
+            "127.0.0.1:0",
+            "--rtmp",
+            "127.0.0.1:0",
+        ]);
+        c.data_dir = Some(data_dir.into());
+        c
+    }
+}

@@ -1,0 +1,146 @@
+//! AeThex Live companion server library. `main.rs` only parses the config and
+//! calls [`run`]; tests use [`Server::bind`] to get a real server on port 0.
+//!
+//! Feature modules each own their routes (`router()`), handlers and store.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::routing::get;
+use tokio::net::TcpListener;
+
+pub use config::Config;
+pub use error::{ApiError, ApiResult};
+pub use state::AppState;
+
+/// Builds the whole HTTP application: API, chat, media and the web player.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .with_state(state)
+}
+
+/// `GET /healthz`: the process is up and the database answers.
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> ApiResult<&'static str> {
+    sqlx::query("SELECT 1").execute(&state.db.pool).await?;
+    Ok("ok")
+}
+
+/// A bound, not yet serving server. Binding first lets callers learn the real
+/// ports (port 0) before any request is served.
+pub struct Server {
+    state: AppState,
+    http: TcpListener,
+    rtmp: TcpListener,
+}
+
+impl Server {
+    /// Opens the database, applies migrations and binds both listeners.
+    pub async fn bind(config: Config) -> anyhow::Result<Self> {
+        let http = TcpListener::bind(config.http).await?;
+        let rtmp = TcpListener::bind(config.rtmp).await?;
+        let state = AppState::new(config).await?;
+        Ok(Server { state, http, rtmp })
+    }
+
+    /// The bound HTTP address.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http
+            .local_addr()
+            .unwrap_or_else(|_| ([127, 0, 0, 1], 0).into())
+    }
+
+    /// The bound RTMP address.
+    pub fn rtmp_addr(&self) -> SocketAddr {
+        self.rtmp
+            .local_addr()
+            .unwrap_or_else(|_| ([127, 0, 0, 1], 0).into())
+    }
+
+    /// The shared state (tests use it to reach the store directly).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting and drains.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Server { state, http, rtmp } = self;
+        let token = tokio_util::sync::CancellationToken::new();
+        let rtmp_task = tokio::spawn(ingest_placeholder(rtmp, token.clone()));
+        let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
+        let t = token.clone();
+        axum::serve(http, app)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                t.cancel();
+            })
+            .await?;
+        token.cancel();
+        let _ = rtmp_task.await;
+        Ok(())
+    }
+}
+
+/// Holds the RTMP port until the ingest feature takes it over.
+async fn ingest_placeholder(listener: TcpListener, token: tokio_util::sync::CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = token.cancelled() => return,
+            accepted = listener.accept() => drop(accepted),
+        }
+    }
+}
+
+/// Runs the server until SIGTERM or Ctrl-C, printing the bound addresses first.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let server = Server::bind(config).await?;
+    println!(
+        "listening http={} rtmp={}",
+        server.http_addr(),
+        server.rtmp_addr()
+    );
+    tracing::info!(http = %server.http_addr(), rtmp = %server.rtmp_addr(), "serving");
+    server.serve(shutdown_signal()).await?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// Logs to stderr; `RUST_LOG` filters (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

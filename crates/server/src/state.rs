@@ -1,0 +1,32 @@
+//! Shared application state handed to every handler.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::db::Db;
+
+/// Everything a handler may need; cheap to clone (all fields are shared).
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// Storage (SQLite or PostgreSQL).
+    pub db: Db,
+    /// Start-up configuration.
+    pub config: Arc<Config>,
+    /// Resolved data directory (HLS, VODs, SQLite file).
+    pub data_dir: PathBuf,
+}
+
+impl AppState {
+    /// Connects the database and prepares the data directory.
+    pub async fn new(config: Config) -> anyhow::Result<Self> {
+        let data_dir = config.data_dir();
+        std::fs::create_dir_all(&data_dir)?;
+        let db = Db::connect(&config.database_url()).await?;
+        Ok(AppState {
+            db,
+            config: Arc::new(config),
+            data_dir,
+        })
+    }
+}
