@@ -13,6 +13,8 @@ pub mod error;
 pub mod http;
 pub mod openapi;
 pub mod state;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod validate;
 pub mod web;
 

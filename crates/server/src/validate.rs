@@ -4,10 +4,40 @@ use crate::error::ApiError;
 
 /// Names that would clash with top-level routes of the server or the player.
 pub const RESERVED_NAMES: &[&str] = &[
-    "api", "hls", "vod", "ws", "assets", "admin", "healthz", "metrics", "static", "login",
-    "logout", "register", "signup", "signin", "settings", "studio", "live", "root", "system",
-    "support", "help", "about", "null", "undefined", "favicon", "robots", "index", "moderator",
-    "aethex", "www", "mail", "owner", "everyone", "here",
+    "api",
+    "hls",
+    "vod",
+    "ws",
+    "assets",
+    "admin",
+    "healthz",
+    "metrics",
+    "static",
+    "login",
+    "logout",
+    "register",
+    "signup",
+    "signin",
+    "settings",
+    "studio",
+    "live",
+    "root",
+    "system",
+    "support",
+    "help",
+    "about",
+    "null",
+    "undefined",
+    "favicon",
+    "robots",
+    "index",
+    "moderator",
+    "aethex",
+    "www",
+    "mail",
+    "owner",
+    "everyone",
+    "here",
 ];
 
 /// Checks and normalises a username: 3–25 chars of `[a-z0-9_]`, compared
@@ -18,7 +48,10 @@ pub fn username(raw: &str) -> Result<String, ApiError> {
     if !(3..=25).contains(&len) {
         return Err(ApiError::invalid("username", "must be 3 to 25 characters"));
     }
-    if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
         return Err(ApiError::invalid(
             "username",
             "may only contain letters a-z, digits and underscores",
@@ -37,18 +70,30 @@ pub fn username(raw: &str) -> Result<String, ApiError> {
 pub fn path_name(raw: &str, what: &'static str) -> Result<String, ApiError> {
     let name = raw.to_ascii_lowercase();
     let ok = (3..=25).contains(&name.len())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if ok { Ok(name) } else { Err(ApiError::NotFound(what)) }
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(name)
+    } else {
+        Err(ApiError::NotFound(what))
+    }
 }
 
 /// Passwords: 8–1024 characters (the upper bound keeps hashing cheap).
 pub fn password(raw: &str) -> Result<(), ApiError> {
     let len = raw.chars().count();
     if len < 8 {
-        return Err(ApiError::invalid("password", "must be at least 8 characters"));
+        return Err(ApiError::invalid(
+            "password",
+            "must be at least 8 characters",
+        ));
     }
     if len > 1024 {
-        return Err(ApiError::invalid("password", "must be at most 1024 characters"));
+        return Err(ApiError::invalid(
+            "password",
+            "must be at most 1024 characters",
+        ));
     }
     Ok(())
 }
@@ -69,7 +114,10 @@ pub fn text(
         return Err(ApiError::invalid(field, "must not be empty"));
     }
     if len > max {
-        return Err(ApiError::invalid(field, format!("must be at most {max} characters")));
+        return Err(ApiError::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     for c in t.chars() {
         let bad_control = c.is_control() && !(multiline && (c == '\n' || c == '\t'));
@@ -78,7 +126,10 @@ pub fn text(
         if bad_control || bidi_override || noncharacter {
             return Err(ApiError::invalid(
                 field,
-                format!("contains a character that is not allowed (U+{:04X})", c as u32),
+                format!(
+                    "contains a character that is not allowed (U+{:04X})",
+                    c as u32
+                ),
             ));
         }
     }

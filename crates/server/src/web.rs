@@ -15,9 +15,9 @@ use crate::state::AppState;
 
 /// The assets directory: `--web-dir`, else `ui/dist` of this source tree.
 pub fn web_dir(configured: Option<&Path>) -> PathBuf {
-    configured.map(Path::to_path_buf).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/dist")
-    })
+    configured
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/dist"))
 }
 
 /// `/`, `/{channel}` and `/assets/…`.
@@ -41,11 +41,7 @@ pub fn router(dir: &Path) -> Router<AppState> {
 async fn page(State(state): State<AppState>) -> Response {
     let index = web_dir(state.config.web_dir.as_deref()).join("index.html");
     match tokio::fs::read_to_string(&index).await {
-        Ok(html) => (
-            [(header::CACHE_CONTROL, "no-cache")],
-            Html(html),
-        )
-            .into_response(),
+        Ok(html) => ([(header::CACHE_CONTROL, "no-cache")], Html(html)).into_response(),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Html(format!(
@@ -64,5 +60,8 @@ async fn page(State(state): State<AppState>) -> Response {
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

@@ -85,15 +85,19 @@ pub async fn login(
     let username = creds.username.trim().to_ascii_lowercase();
     let throttle = &state.login_throttle;
     throttle.by_ip.check(&ip).map_err(ApiError::RateLimited)?;
-    throttle.by_name.check(&username).map_err(ApiError::RateLimited)?;
+    throttle
+        .by_name
+        .check(&username)
+        .map_err(ApiError::RateLimited)?;
     let user = if username.len() <= 25 {
         store::user_by_name(&state.db, &username).await?
     } else {
         None
     };
-    let stored = user
-        .as_ref()
-        .map_or_else(|| secret::dummy_hash().to_string(), |u| u.password_hash.clone());
+    let stored = user.as_ref().map_or_else(
+        || secret::dummy_hash().to_string(),
+        |u| u.password_hash.clone(),
+    );
     let password = creds.password;
     let ok = tokio::task::spawn_blocking(move || {
         password.chars().count() <= 1024 && secret::verify_password(&password, &stored)
@@ -120,7 +124,10 @@ pub async fn login(
 pub async fn logout(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Response> {
     store::delete_session(&state.db, &auth.token_hash).await?;
     let mut headers = HeaderMap::new();
-    let clear = format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0", session::COOKIE);
+    let clear = format!(
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
+        session::COOKIE
+    );
     if let Ok(v) = HeaderValue::from_str(&clear) {
         headers.insert(header::SET_COOKIE, v);
     }
@@ -149,7 +156,11 @@ async fn issue_session(state: &AppState, user: &store::UserRow) -> ApiResult<Aut
 
 fn with_cookie(state: &AppState, status: StatusCode, body: AuthResponse) -> Response {
     let max_age = u64::from(state.config.session_days) * 24 * 3600;
-    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+    let secure = if state.config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
     let cookie = format!(
         "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
         session::COOKIE,

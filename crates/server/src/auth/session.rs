@@ -15,9 +15,16 @@ pub const COOKIE: &str = "aethex_session";
 
 /// The raw token presented with a request, if any (never logged).
 pub fn token_from_parts(parts: &Parts) -> Option<String> {
-    if let Some(v) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(v) = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let v = v.trim();
-        if let Some(t) = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")) {
+        if let Some(t) = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+        {
             return Some(t.trim().to_string());
         }
     }
@@ -59,7 +66,9 @@ impl FromRequestParts<AppState> for AuthUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = token_from_parts(parts).ok_or(ApiError::Unauthorized)?;
-        let user = user_for_token(state, &token).await?.ok_or(ApiError::Unauthorized)?;
+        let user = user_for_token(state, &token)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
         Ok(AuthUser {
             user,
             token_hash: sha256_hex(&token),

@@ -80,10 +80,12 @@ pub async fn create_user_with_channel(
 
 /// Finds a user by (lower-case) username.
 pub async fn user_by_name(db: &Db, username: &str) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {USER_COLS} FROM users WHERE username = $1"))
-        .bind(username)
-        .fetch_optional(&db.pool)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {USER_COLS} FROM users WHERE username = $1"
+    ))
+    .bind(username)
+    .fetch_optional(&db.pool)
+    .await
 }
 
 /// Stores a session by its token hash.
@@ -135,7 +137,11 @@ pub async fn purge_expired_sessions(db: &Db) -> Result<u64, sqlx::Error> {
 }
 
 /// Updates a user's shown name (kept equal to their channel's display name).
-pub async fn set_display_name(db: &Db, user_id: i64, display_name: &str) -> Result<(), sqlx::Error> {
+pub async fn set_display_name(
+    db: &Db,
+    user_id: i64,
+    display_name: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2")
         .bind(display_name)
         .bind(user_id)

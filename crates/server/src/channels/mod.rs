@@ -26,7 +26,10 @@ pub fn router() -> Router<AppState> {
         .route("/channels/{name}", get(get_one).patch(patch))
         .route("/channels/{name}/stream-key", post(rotate_key))
         .route("/channels/{name}/moderators", get(list_moderators))
-        .route("/channels/{name}/moderators/{username}", put(add_moderator).delete(remove_moderator))
+        .route(
+            "/channels/{name}/moderators/{username}",
+            put(add_moderator).delete(remove_moderator),
+        )
 }
 
 /// The channel row for a path segment, or 404.
@@ -93,15 +96,32 @@ pub async fn patch(
         .display_name
         .map(|v| validate::text("display_name", &v, 1, 50, false))
         .transpose()?;
-    let bio = p.bio.map(|v| validate::text("bio", &v, 0, 500, true)).transpose()?;
-    let title = p.title.map(|v| validate::text("title", &v, 0, 140, false)).transpose()?;
-    store::update(&state.db, c.id, display_name.as_deref(), bio.as_deref(), title.as_deref()).await?;
+    let bio = p
+        .bio
+        .map(|v| validate::text("bio", &v, 0, 500, true))
+        .transpose()?;
+    let title = p
+        .title
+        .map(|v| validate::text("title", &v, 0, 140, false))
+        .transpose()?;
+    store::update(
+        &state.db,
+        c.id,
+        display_name.as_deref(),
+        bio.as_deref(),
+        title.as_deref(),
+    )
+    .await?;
     state.channels.invalidate(&c.name);
     let updated = find(&state, &c.name).await?;
     if let (Some(t), true) = (title, updated.live_broadcast_id.is_some()) {
-        state
-            .chat
-            .publish(&c.name, aethex_proto::ServerFrame::Live { live: true, title: t });
+        state.chat.publish(
+            &c.name,
+            aethex_proto::ServerFrame::Live {
+                live: true,
+                title: t,
+            },
+        );
     }
     Ok(Json(to_wire(&state, &updated)))
 }
@@ -153,10 +173,22 @@ pub async fn add_moderator(
 ) -> ApiResult<StatusCode> {
     let (c, target) = moderator_target(&state, &auth, &name, &username).await?;
     if target == c.owner_id {
-        return Err(ApiError::invalid("username", "the owner is already in charge of the channel"));
+        return Err(ApiError::invalid(
+            "username",
+            "the owner is already in charge of the channel",
+        ));
     }
     store::add_moderator(&state.db, c.id, target).await?;
-    store::log_action(&state.db, c.id, auth.user.id, "add_moderator", Some(target), None, "").await?;
+    store::log_action(
+        &state.db,
+        c.id,
+        auth.user.id,
+        "add_moderator",
+        Some(target),
+        None,
+        "",
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -172,7 +204,16 @@ pub async fn remove_moderator(
 ) -> ApiResult<StatusCode> {
     let (c, target) = moderator_target(&state, &auth, &name, &username).await?;
     store::remove_moderator(&state.db, c.id, target).await?;
-    store::log_action(&state.db, c.id, auth.user.id, "remove_moderator", Some(target), None, "").await?;
+    store::log_action(
+        &state.db,
+        c.id,
+        auth.user.id,
+        "remove_moderator",
+        Some(target),
+        None,
+        "",
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

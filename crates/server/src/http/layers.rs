@@ -5,8 +5,8 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware;
-use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
@@ -17,16 +17,14 @@ use crate::config::Config;
 
 /// Wraps `router` in the shared middleware.
 pub fn apply(router: Router, config: &Config) -> Router {
-    let mut router = router
-        .layer(DefaultBodyLimit::max(JSON_LIMIT))
-        .layer(
-            CompressionLayer::new().compress_when(
-                DefaultPredicate::new()
-                    .and(NotForContentType::const_new("video/"))
-                    .and(NotForContentType::const_new("audio/"))
-                    .and(NotForContentType::const_new("image/")),
-            ),
-        );
+    let mut router = router.layer(DefaultBodyLimit::max(JSON_LIMIT)).layer(
+        CompressionLayer::new().compress_when(
+            DefaultPredicate::new()
+                .and(NotForContentType::const_new("video/"))
+                .and(NotForContentType::const_new("audio/"))
+                .and(NotForContentType::const_new("image/")),
+        ),
+    );
     if let Some(limit) = IpRateLimit::new(config.rate_limit) {
         router = router.layer(middleware::from_fn_with_state(limit, limit_per_ip));
     }
@@ -56,7 +54,13 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(list))
-            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::PUT, Method::DELETE])
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PATCH,
+                Method::PUT,
+                Method::DELETE,
+            ])
             .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
             .allow_credentials(true),
     )

@@ -19,7 +19,9 @@ pub fn handle() -> PrometheusHandle {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(
                     Matcher::Suffix("duration_seconds".into()),
-                    &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5],
+                    &[
+                        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                    ],
                 )
                 .and_then(|b| {
                     b.set_buckets_for_metric(
@@ -39,7 +41,10 @@ pub fn handle() -> PrometheusHandle {
 }
 
 fn describe() {
-    metrics::describe_counter!("aethex_http_requests_total", "HTTP requests by route, method and status");
+    metrics::describe_counter!(
+        "aethex_http_requests_total",
+        "HTTP requests by route, method and status"
+    );
     metrics::describe_histogram!(
         "aethex_http_request_duration_seconds",
         metrics::Unit::Seconds,

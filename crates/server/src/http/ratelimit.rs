@@ -42,9 +42,10 @@ impl IpRateLimit {
 
     /// `Err(retry_after)` when the IP is over its limit.
     pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
-        let r = self.limiter.check_key(&ip).map_err(|not_until| {
-            not_until.wait_time_from(DefaultClock::default().now())
-        });
+        let r = self
+            .limiter
+            .check_key(&ip)
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()));
         // Keep the key table from growing without bound under many addresses.
         if self.limiter.len() > 100_000 {
             self.limiter.retain_recent();
@@ -91,7 +92,9 @@ impl<K: Eq + Hash + Clone> FailureThrottle<K> {
     pub fn check(&self, key: &K) -> Result<(), Duration> {
         let now = Instant::now();
         let mut map = self.lock();
-        let Some(times) = map.get_mut(key) else { return Ok(()) };
+        let Some(times) = map.get_mut(key) else {
+            return Ok(());
+        };
         times.retain(|t| now.duration_since(*t) < self.window);
         if times.len() >= self.max_failures {
             let oldest = times.first().copied().unwrap_or(now);
@@ -105,7 +108,10 @@ impl<K: Eq + Hash + Clone> FailureThrottle<K> {
         let now = Instant::now();
         let mut map = self.lock();
         if map.len() > 50_000 {
-            map.retain(|_, v| v.last().is_some_and(|t| now.duration_since(*t) < self.window));
+            map.retain(|_, v| {
+                v.last()
+                    .is_some_and(|t| now.duration_since(*t) < self.window)
+            });
         }
         map.entry(key).or_default().push(now);
     }
