@@ -1,4 +1,5 @@
 //! HTTP API journeys through `oneshot`, each run on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 use aethex_server::both_dbs;
 use aethex_server::testing::{TestApp, TestDb};
