@@ -6,7 +6,10 @@
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod hls;
+pub mod ingest;
 pub mod state;
+pub mod vod;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -23,6 +26,8 @@ pub use state::AppState;
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(hls::router())
+        .merge(vod::router())
         .with_state(state)
 }
 
@@ -77,7 +82,7 @@ impl Server {
     ) -> anyhow::Result<()> {
         let Server { state, http, rtmp } = self;
         let token = tokio_util::sync::CancellationToken::new();
-        let rtmp_task = tokio::spawn(ingest_placeholder(rtmp, token.clone()));
+        let rtmp_task = tokio::spawn(ingest::rtmp::serve(rtmp, state.clone(), token.clone()));
         let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
         let t = token.clone();
         axum::serve(http, app)
@@ -89,16 +94,6 @@ impl Server {
         token.cancel();
         let _ = rtmp_task.await;
         Ok(())
-    }
-}
-
-/// Holds the RTMP port until the ingest feature takes it over.
-async fn ingest_placeholder(listener: TcpListener, token: tokio_util::sync::CancellationToken) {
-    loop {
-        tokio::select! {
-            _ = token.cancelled() => return,
-            accepted = listener.accept() => drop(accepted),
-        }
     }
 }
 

@@ -15,6 +15,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Resolved data directory (HLS, VODs, SQLite file).
     pub data_dir: PathBuf,
+    /// Channels on air right now (and just-ended ones, briefly).
+    pub live: Arc<crate::ingest::LiveRegistry>,
 }
 
 impl AppState {
@@ -27,6 +29,7 @@ impl AppState {
             db,
             config: Arc::new(config),
             data_dir,
+            live: Arc::default(),
         })
     }
 }
