@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
@@ -190,7 +189,11 @@ impl BroadcastPipeline {
         let bus = pipeline
             .bus()
             .ok_or_else(|| PipelineError::Setup("pipeline has no bus".into()))?;
-        tokio::spawn(bus_task(bus, tx, wallclock_base_ms, dir.to_path_buf()));
+        let dir_owned = dir.to_path_buf();
+        std::thread::Builder::new()
+            .name("ingest-bus".into())
+            .spawn(move || bus_loop(bus, tx, wallclock_base_ms, dir_owned))
+            .map_err(|e| PipelineError::Setup(format!("spawn bus thread: {e}")))?;
 
         pipeline
             .set_state(gst::State::Playing)
@@ -282,31 +285,43 @@ fn link_branch(
     Ok(())
 }
 
-/// Turns bus messages into [`PipelineEvent`]s until EOS or an error.
-async fn bus_task(
+/// Turns bus messages into [`PipelineEvent`]s until EOS, an error, or the
+/// receiver is gone (the broadcast ended). Runs on its own thread.
+fn bus_loop(
     bus: gst::Bus,
     tx: tokio::sync::mpsc::UnboundedSender<PipelineEvent>,
     wallclock_base_ms: Arc<Mutex<Option<i64>>>,
     dir: PathBuf,
 ) {
     let mut opened: Option<u64> = None;
-    let mut messages = bus.stream();
-    while let Some(msg) = messages.next().await {
+    let mut last_end: u64 = 0;
+    loop {
+        if tx.is_closed() {
+            return;
+        }
+        let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(200)) else {
+            continue;
+        };
         use gst::MessageView;
+        tracing::trace!(message = ?msg.type_(), "ingest bus");
         match msg.view() {
             MessageView::Element(el) => {
                 let Some(s) = el.structure() else { continue };
+                tracing::debug!(structure = %s, "ingest element message");
+                // The first fragment opens before its running time is known (NONE).
                 let rt = s
-                    .get::<gst::ClockTime>("running-time")
-                    .map(|t| t.nseconds())
-                    .unwrap_or(0);
+                    .get::<u64>("running-time")
+                    .ok()
+                    .filter(|t| *t != u64::MAX)
+                    .unwrap_or(last_end);
                 match s.name().as_str() {
                     "splitmuxsink-fragment-opened" => opened = Some(rt),
                     "splitmuxsink-fragment-closed" => {
                         let Ok(location) = s.get::<String>("location") else {
                             continue;
                         };
-                        let start = opened.take().unwrap_or(rt);
+                        let start = opened.take().unwrap_or(last_end).min(rt);
+                        last_end = rt;
                         let base = wallclock_base_ms
                             .lock()
                             .ok()
