@@ -25,19 +25,32 @@ async fn ffmpeg_publish_goes_live_then_offline_with_vod_when_killed() {
     let srv = TestServer::start().await;
     let key = srv.channel_with_key("alice").await;
     // OBS appends a query string to the stream name: it must be ignored.
-    let mut publisher = Publisher::ffmpeg(&srv.rtmp_url(&format!("{key}?bandwidth=1")), Tracks::Both);
+    let mut publisher =
+        Publisher::ffmpeg(&srv.rtmp_url(&format!("{key}?bandwidth=1")), Tracks::Both);
 
     let first = wait_segments(&srv, "alice", 2).await;
-    assert_eq!(first.pdt_count, first.segments.len(), "PDT on every segment");
+    assert_eq!(
+        first.pdt_count,
+        first.segments.len(),
+        "PDT on every segment"
+    );
 
     // The live playlist headers and the segments' headers.
     let res = srv.get("/hls/alice/index.m3u8").await;
-    assert_eq!(res.headers()["content-type"], "application/vnd.apple.mpegurl");
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/vnd.apple.mpegurl"
+    );
     assert_eq!(res.headers()["cache-control"], "no-cache");
     let seg = srv.get(&format!("/hls/alice/{}", first.segments[0])).await;
     assert_eq!(seg.status(), 200);
     assert_eq!(seg.headers()["content-type"], "video/mp2t");
-    assert!(seg.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    assert!(
+        seg.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
 
     // Decodable end to end.
     let (kinds, frames) = ffprobe(&srv.url("/hls/alice/index.m3u8")).await;
@@ -77,11 +90,19 @@ async fn ffmpeg_publish_goes_live_then_offline_with_vod_when_killed() {
     assert!(!srv.state.live.is_live("alice"));
 
     // The VOD is listed and plays to the end.
-    let list: serde_json::Value = srv.get("/api/v1/channels/alice/vods").await.json().await.unwrap();
+    let list: serde_json::Value = srv
+        .get("/api/v1/channels/alice/vods")
+        .await
+        .json()
+        .await
+        .unwrap();
     let vods = list["vods"].as_array().unwrap();
     assert_eq!(vods.len(), 1, "{list}");
     assert_eq!(vods[0]["title"], "alice testing");
-    assert!(vods[0]["duration_seconds"].as_f64().unwrap() > 1.0, "{list}");
+    assert!(
+        vods[0]["duration_seconds"].as_f64().unwrap() > 1.0,
+        "{list}"
+    );
     let playlist = vods[0]["playlist"].as_str().unwrap().to_string();
     let vod = parse_playlist(&srv.get_text(&playlist).await.expect("VOD playlist"));
     assert!(vod.ended);
@@ -112,7 +133,10 @@ async fn audio_only_and_video_only_publishers_produce_hls() {
     let _v = Publisher::ffmpeg(&srv.rtmp_url(&video_key), Tracks::VideoOnly);
     wait_segments(&srv, "radio", 2).await;
     wait_segments(&srv, "silent", 2).await;
-    assert_eq!(ffprobe(&srv.url("/hls/radio/index.m3u8")).await.0, ["audio"]);
+    assert_eq!(
+        ffprobe(&srv.url("/hls/radio/index.m3u8")).await.0,
+        ["audio"]
+    );
     let (kinds, frames) = ffprobe(&srv.url("/hls/silent/index.m3u8")).await;
     assert_eq!(kinds, ["video"]);
     assert!(frames > 0);
@@ -133,7 +157,11 @@ async fn wrong_and_rotated_keys_are_refused_without_files() {
             "ffmpeg should print the server's reason, got: {output}"
         );
     }
-    assert!(srv.vod_files().is_empty(), "files written: {:?}", srv.vod_files());
+    assert!(
+        srv.vod_files().is_empty(),
+        "files written: {:?}",
+        srv.vod_files()
+    );
     let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM broadcasts")
         .fetch_one(&srv.state.db.pool)
         .await

@@ -258,6 +258,10 @@ fn link_branch(
     };
     let queue = make("queue", "gstreamer1.0-plugins-base")?;
     let parse = make(parser, package)?;
+    if parser.starts_with("h26") {
+        // Every segment must start decodable: repeat SPS/PPS before each IDR.
+        parse.set_property("config-interval", -1i32);
+    }
     pipeline
         .add_many([&queue, &parse])
         .map_err(|e| PipelineError::Setup(e.to_string()))?;

@@ -214,8 +214,16 @@ impl Publisher {
         }
         if tracks != Tracks::AudioOnly {
             cmd.args([
-                "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "15",
-                "-pix_fmt", "yuv420p",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-tune",
+                "zerolatency",
+                "-g",
+                "15",
+                "-pix_fmt",
+                "yuv420p",
             ]);
         }
         if tracks != Tracks::VideoOnly {
@@ -244,7 +252,9 @@ impl Publisher {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        let child = cmd.spawn().expect("spawn publisher (is ffmpeg / gstreamer installed?)");
+        let child = cmd
+            .spawn()
+            .expect("spawn publisher (is ffmpeg / gstreamer installed?)");
         Publisher { child }
     }
 
@@ -312,8 +322,14 @@ pub async fn ffprobe(url: &str) -> (Vec<String>, u64) {
     if live {
         cmd.args(["-read_intervals", "%+3"]);
     }
-    cmd.args(["-show_entries", "stream=codec_type,nb_read_frames", "-of", "csv=p=0", url])
-        .kill_on_drop(true);
+    cmd.args([
+        "-show_entries",
+        "stream=codec_type,nb_read_frames",
+        "-of",
+        "csv=p=0",
+        url,
+    ])
+    .kill_on_drop(true);
     let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
         .await
         .expect("ffprobe did not finish in 60 s")
@@ -329,7 +345,10 @@ pub async fn ffprobe(url: &str) -> (Vec<String>, u64) {
     for line in text.lines() {
         let mut parts = line.split(',');
         let kind = parts.next().unwrap_or_default().trim().to_string();
-        let frames: u64 = parts.next().and_then(|f| f.trim().parse().ok()).unwrap_or(0);
+        let frames: u64 = parts
+            .next()
+            .and_then(|f| f.trim().parse().ok())
+            .unwrap_or(0);
         if kind == "video" {
             video_frames += frames;
         }
