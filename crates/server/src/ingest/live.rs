@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::hls::playlist::{Playlist, Segment};
 use crate::ingest::IngestError;
-use crate::ingest::channel_link::{self, ChannelRef};
+use crate::ingest::channel_link::{self, ChannelRow};
 use crate::ingest::pipeline::{BroadcastPipeline, InputFormat, PipelineEvent, Pushed};
 use crate::state::AppState;
 use crate::vod;
@@ -135,7 +135,7 @@ impl Broadcast {
     /// broadcast, creates its directory and starts the pipeline.
     pub async fn begin(
         state: &AppState,
-        channel: &ChannelRef,
+        channel: &ChannelRow,
         input: InputFormat,
     ) -> Result<Broadcast, IngestError> {
         if state.live.is_live(&channel.name) {
@@ -143,7 +143,7 @@ impl Broadcast {
         }
         let broadcast_id = channel_link::start_broadcast(state, channel)
             .await
-            .map_err(|e| IngestError::Internal(format!("start broadcast: {e:#}")))?;
+            .map_err(|e| IngestError::Internal(format!("start broadcast: {e}")))?;
         let rel_dir = vod::store::dir_for(broadcast_id);
         let dir = state.data_dir.join(&rel_dir);
         let setup = async {
@@ -185,7 +185,6 @@ impl Broadcast {
         };
         let (done_tx, done) = tokio::sync::watch::channel(None);
         tokio::spawn(event_task(stream.clone(), events, done_tx));
-        metrics::gauge!("aethex_live_streams").set(state.live.live_count() as f64);
         metrics::counter!("aethex_broadcasts_started_total").increment(1);
         tracing::info!(channel = %channel.name, broadcast_id, "broadcast started");
         let labels = [("channel", channel.name.clone())];
@@ -269,7 +268,6 @@ impl Broadcast {
         if let Err(e) = channel_link::end_broadcast(state, &self.stream.channel, id).await {
             tracing::warn!(error = %e, "end broadcast");
         }
-        metrics::gauge!("aethex_live_streams").set(state.live.live_count() as f64);
         tracing::info!(channel = %self.stream.channel, broadcast_id = id, duration, "broadcast ended");
         vod::retention::apply_in_background(state.clone());
     }

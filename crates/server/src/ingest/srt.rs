@@ -21,7 +21,7 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use tokio_util::sync::CancellationToken;
 
-use crate::ingest::channel_link::{self, ChannelRef};
+use crate::ingest::channel_link::{self, ChannelRow};
 use crate::ingest::live::Broadcast;
 use crate::ingest::pipeline::{InputFormat, PipelineError, init};
 use crate::ingest::stream_key;
@@ -73,7 +73,7 @@ fn one_caller(
     src.link(&sink)
         .map_err(|e| PipelineError::Setup(e.to_string()))?;
 
-    let accepted: Arc<Mutex<Option<ChannelRef>>> = Arc::default();
+    let accepted: Arc<Mutex<Option<ChannelRow>>> = Arc::default();
     {
         let accepted = accepted.clone();
         let state = state.clone();
@@ -151,7 +151,7 @@ fn admit(
     state: &AppState,
     rt: &tokio::runtime::Handle,
     stream_id: &str,
-    accepted: &Mutex<Option<ChannelRef>>,
+    accepted: &Mutex<Option<ChannelRow>>,
 ) -> bool {
     let key = stream_key(stream_id);
     let channel = match rt.block_on(channel_link::resolve_key(state, key)) {

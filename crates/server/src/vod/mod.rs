@@ -14,11 +14,14 @@ use crate::error::{ApiError, ApiResult};
 use crate::hls::{playlist_response, serve_segment};
 use crate::state::AppState;
 
-/// Routes of the VOD feature.
+/// Media routes of the VOD feature (`/vod/{id}/{file}`).
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/vod/{id}/{file}", get(vod_file))
-        .route("/api/v1/channels/{name}/vods", get(list))
+    Router::new().route("/vod/{id}/{file}", get(vod_file))
+}
+
+/// API routes of the VOD feature, nested under `/api/v1`.
+pub fn api_router() -> Router<AppState> {
+    Router::new().route("/channels/{name}/vods", get(list))
 }
 
 /// `GET /api/v1/channels/{name}/vods`: kept recordings, newest first.

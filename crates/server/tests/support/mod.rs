@@ -23,6 +23,7 @@ pub struct TestServer {
     /// Data directory.
     pub dir: PathBuf,
     client: reqwest::Client,
+    tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _tmp: tempfile::TempDir,
@@ -53,6 +54,7 @@ impl TestServer {
             state,
             dir: tmp.path().to_path_buf(),
             client: reqwest::Client::new(),
+            tokens: Default::default(),
             stop: Some(tx),
             task: Some(task),
             _tmp: tmp,
@@ -73,47 +75,55 @@ impl TestServer {
         }
     }
 
-    /// Creates user + channel `name` with a fresh stream key; returns the key.
+    /// Registers user `name` (which creates channel `name`) over HTTP and
+    /// rotates its stream key; returns the key.
     pub async fn channel_with_key(&self, name: &str) -> String {
-        let now = chrono::Utc::now().timestamp_millis();
-        sqlx::query(
-            "INSERT INTO users (username, display_name, password_hash, created_at) VALUES ($1, $1, 'x', $2)",
-        )
-        .bind(name)
-        .bind(now)
-        .execute(&self.state.db.pool)
-        .await
-        .expect("insert user");
-        let (uid,): (i64,) = sqlx::query_as("SELECT id FROM users WHERE username = $1")
-            .bind(name)
-            .fetch_one(&self.state.db.pool)
+        let res = self
+            .client
+            .post(self.url("/api/v1/auth/register"))
+            .json(&serde_json::json!({"username": name, "password": "correct horse battery"}))
+            .send()
             .await
-            .expect("user id");
-        sqlx::query(
-            "INSERT INTO channels (name, owner_id, display_name, title, created_at) VALUES ($1, $2, $1, $3, $4)",
-        )
-        .bind(name)
-        .bind(uid)
-        .bind(format!("{name} testing"))
-        .bind(now)
-        .execute(&self.state.db.pool)
-        .await
-        .expect("insert channel");
+            .expect("register");
+        assert_eq!(
+            res.status(),
+            201,
+            "register {name}: {}",
+            res.text().await.unwrap_or_default()
+        );
+        let body: serde_json::Value = res.json().await.expect("register body");
+        let token = body["token"].as_str().expect("token").to_string();
+        self.tokens
+            .lock()
+            .expect("tokens")
+            .insert(name.to_string(), token);
         self.rotate_key(name).await
     }
 
-    /// Gives channel `name` a new stream key (the old one stops working); returns it.
+    /// Rotates channel `name`'s stream key over HTTP (the old one stops working).
     pub async fn rotate_key(&self, name: &str) -> String {
-        use sha2::Digest;
-        let key = format!("live_{}", hex::encode(rand::random::<[u8; 16]>()));
-        let hash = hex::encode(sha2::Sha256::digest(key.as_bytes()));
-        sqlx::query("UPDATE channels SET stream_key_hash = $1 WHERE name = $2")
-            .bind(hash)
-            .bind(name)
-            .execute(&self.state.db.pool)
+        let token = self.tokens.lock().expect("tokens")[name].clone();
+        let res = self
+            .client
+            .post(self.url(&format!("/api/v1/channels/{name}/stream-key")))
+            .bearer_auth(token)
+            .send()
             .await
             .expect("rotate key");
-        key
+        assert_eq!(res.status(), 200, "rotate key of {name}");
+        let body: serde_json::Value = res.json().await.expect("stream key body");
+        body["stream_key"].as_str().expect("stream_key").to_string()
+    }
+
+    /// `GET /api/v1/channels/{name}` → its `live` flag.
+    pub async fn is_live(&self, name: &str) -> bool {
+        let body: serde_json::Value = self
+            .get(&format!("/api/v1/channels/{name}"))
+            .await
+            .json()
+            .await
+            .expect("channel body");
+        body["live"].as_bool().expect("live flag")
     }
 
     /// `rtmp://…/live/{key}`.
