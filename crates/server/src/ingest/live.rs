@@ -68,9 +68,36 @@ impl LiveStream {
 #[derive(Debug, Default)]
 pub struct LiveRegistry {
     streams: Mutex<HashMap<String, Arc<LiveStream>>>,
+    connections: std::sync::atomic::AtomicUsize,
+}
+
+/// Counts one open ingest connection while alive.
+#[derive(Debug)]
+pub struct ConnectionGuard(Arc<LiveRegistry>);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0
+            .connections
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        metrics::gauge!("aethex_ingest_connections").decrement(1.0);
+    }
 }
 
 impl LiveRegistry {
+    /// Registers an open ingest connection until the guard drops.
+    pub fn connection(self: &Arc<Self>) -> ConnectionGuard {
+        self.connections
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        metrics::gauge!("aethex_ingest_connections").increment(1.0);
+        ConnectionGuard(self.clone())
+    }
+
+    /// Ingest connections open right now (publishing or not).
+    pub fn open_connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The channel's current stream, or a just-ended one during [`ENDED_LINGER`].
     pub fn get(&self, channel: &str) -> Option<Arc<LiveStream>> {
         let mut map = self.streams.lock().ok()?;

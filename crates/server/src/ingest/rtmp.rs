@@ -245,8 +245,10 @@ pub async fn serve(listener: TcpListener, state: AppState, token: CancellationTo
         };
         let state = state.clone();
         let token = token.clone();
+        let conn = state.live.connection();
         tracker.spawn(async move {
             let _permit = permit;
+            let _conn = conn;
             let _ = socket.set_nodelay(true);
             if let Err(e) = connection(socket, &state, &token).await {
                 tracing::debug!(%peer, error = %e, "rtmp connection closed");
