@@ -10,12 +10,15 @@ pub mod chat;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod hls;
 pub mod http;
+pub mod ingest;
 pub mod openapi;
 pub mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod validate;
+pub mod vod;
 pub mod web;
 
 use std::future::Future;
@@ -34,6 +37,7 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
         .merge(channels::router())
+        .merge(vod::api_router())
         .route("/openapi.json", get(openapi::serve))
         .fallback(not_found);
     let web_dir = web::web_dir(state.config.web_dir.as_deref());
@@ -41,6 +45,8 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", api)
         .route("/healthz", get(healthz))
         .route("/metrics", get(http::metrics::render))
+        .merge(hls::router())
+        .merge(vod::router())
         .merge(web::router(&web_dir))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -112,7 +118,7 @@ impl Server {
     ) -> anyhow::Result<()> {
         let Server { state, http, rtmp } = self;
         let token = tokio_util::sync::CancellationToken::new();
-        let rtmp_task = tokio::spawn(ingest_placeholder(rtmp, token.clone()));
+        let rtmp_task = tokio::spawn(ingest::rtmp::serve(rtmp, state.clone(), token.clone()));
         tokio::spawn(purge_sessions(state.clone(), token.clone()));
         let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
         let t = token.clone();
@@ -125,16 +131,6 @@ impl Server {
         token.cancel();
         let _ = rtmp_task.await;
         Ok(())
-    }
-}
-
-/// Holds the RTMP port until the ingest feature takes it over.
-async fn ingest_placeholder(listener: TcpListener, token: tokio_util::sync::CancellationToken) {
-    loop {
-        tokio::select! {
-            _ = token.cancelled() => return,
-            accepted = listener.accept() => drop(accepted),
-        }
     }
 }
 

@@ -24,6 +24,8 @@ pub struct AppState {
     pub channels: Arc<ChannelCache>,
     /// Chat fan-out and presence.
     pub chat: Arc<ChatHub>,
+    /// Channels on air right now (and just-ended ones, briefly).
+    pub live: Arc<crate::ingest::LiveRegistry>,
 }
 
 impl AppState {
@@ -46,6 +48,7 @@ impl AppState {
             login_throttle: Arc::new(LoginThrottle::default()),
             channels: Arc::new(ChannelCache::default()),
             chat: Arc::new(ChatHub::default()),
+            live: Arc::default(),
         }
     }
 }
