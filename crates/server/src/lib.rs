@@ -120,6 +120,15 @@ impl Server {
         let token = tokio_util::sync::CancellationToken::new();
         let rtmp_task = tokio::spawn(ingest::rtmp::serve(rtmp, state.clone(), token.clone()));
         tokio::spawn(purge_sessions(state.clone(), token.clone()));
+        let srt_task = state.config.srt.map(|addr| {
+            let (state, token) = (state.clone(), token.clone());
+            let rt = tokio::runtime::Handle::current();
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = ingest::srt::serve_blocking(addr, state, token, rt) {
+                    tracing::error!(error = %e, "SRT ingest unavailable");
+                }
+            })
+        });
         let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
         let t = token.clone();
         axum::serve(http, app)
@@ -130,6 +139,9 @@ impl Server {
             .await?;
         token.cancel();
         let _ = rtmp_task.await;
+        if let Some(task) = srt_task {
+            let _ = task.await;
+        }
         Ok(())
     }
 }

@@ -146,6 +146,26 @@ pub struct Broadcast {
     wallclock_base_ms: Arc<Mutex<Option<i64>>>,
     bytes_in: metrics::Counter,
     dropped: metrics::Counter,
+    finished: bool,
+}
+
+impl Drop for Broadcast {
+    /// Safety net if a connection task dies without [`Broadcast::finish`]:
+    /// the channel must not stay "live" forever.
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        mark_ended(&self.stream);
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let state = self.state.clone();
+            let channel = self.stream.channel.clone();
+            let id = self.stream.broadcast_id;
+            rt.spawn(async move {
+                let _ = channel_link::end_broadcast(&state, &channel, id).await;
+            });
+        }
+    }
 }
 
 impl std::fmt::Debug for Broadcast {
@@ -223,6 +243,7 @@ impl Broadcast {
             wallclock_base_ms,
             bytes_in: metrics::counter!("aethex_ingest_bytes_total", &labels),
             dropped: metrics::counter!("aethex_ingest_dropped_total", &labels),
+            finished: false,
         })
     }
 
@@ -269,6 +290,7 @@ impl Broadcast {
     /// Ends the broadcast: flushes the last segment, finalises both playlists
     /// (`EXT-X-ENDLIST`), stores the VOD duration and marks the channel offline.
     pub async fn finish(mut self) {
+        self.finished = true;
         if let Some(pipeline) = &self.pipeline {
             pipeline.end_of_stream();
             let _ = tokio::time::timeout(EOS_TIMEOUT, self.done.wait_for(|d| d.is_some())).await;

@@ -9,6 +9,7 @@ pub mod flv;
 pub mod live;
 pub mod pipeline;
 pub mod rtmp;
+pub mod srt;
 
 pub use live::{LiveRegistry, LiveStream};
 

@@ -39,6 +39,10 @@ pub enum RtmpError {
     /// The chunk stream or a command was invalid.
     #[error("protocol error: {0:?}")]
     Session(rml_rtmp::sessions::ServerSessionError),
+    /// The protocol library panicked on this input (e.g. rml_rtmp 0.8's chunk
+    /// deserializer underflows on some headers); the session is unusable.
+    #[error("malformed input crashed the RTMP parser")]
+    ParserPanic,
 }
 
 /// What the driver must do after feeding input to the session.
@@ -98,8 +102,14 @@ impl RtmpSession {
         }
     }
 
-    /// Feeds bytes read from the peer.
+    /// Feeds bytes read from the peer. A panic inside the protocol library is
+    /// contained and reported as [`RtmpError::ParserPanic`].
     pub fn input(&mut self, bytes: &[u8]) -> Result<Vec<Action>, RtmpError> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.input_inner(bytes)))
+            .unwrap_or(Err(RtmpError::ParserPanic))
+    }
+
+    fn input_inner(&mut self, bytes: &[u8]) -> Result<Vec<Action>, RtmpError> {
         match &mut self.phase {
             Phase::Handshake(hs) => match hs.process_bytes(bytes).map_err(RtmpError::Handshake)? {
                 HandshakeProcessResult::InProgress { response_bytes } => {
@@ -115,7 +125,7 @@ impl RtmpSession {
                     let mut actions = vec![Action::Send(response_bytes)];
                     self.results(results, &mut actions)?;
                     if !remaining_bytes.is_empty() {
-                        actions.extend(self.input(&remaining_bytes)?);
+                        actions.extend(self.input_inner(&remaining_bytes)?);
                     }
                     Ok(actions)
                 }
@@ -430,4 +440,66 @@ async fn start_publish(state: &AppState, stream_name: &str) -> Result<Broadcast,
         .map_err(|e| IngestError::Internal(format!("key lookup: {e}")))?
         .ok_or(IngestError::BadKey)?;
     Broadcast::begin(state, &channel, InputFormat::Flv).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Completes a real client handshake against the session.
+    fn handshaken() -> RtmpSession {
+        let mut server = RtmpSession::new();
+        let mut client = Handshake::new(PeerType::Client);
+        let c0c1 = client.generate_outbound_p0_and_p1().expect("c0c1");
+        let mut to_client = Vec::new();
+        for a in server.input(&c0c1).expect("s0s1s2") {
+            if let Action::Send(b) = a {
+                to_client.extend(b);
+            }
+        }
+        let c2 = match client.process_bytes(&to_client).expect("client handshake") {
+            HandshakeProcessResult::Completed { response_bytes, .. }
+            | HandshakeProcessResult::InProgress { response_bytes } => response_bytes,
+        };
+        server.input(&c2).expect("c2");
+        server
+    }
+
+    /// The fuzz target's property on a deterministic sample: arbitrary bytes
+    /// after a valid handshake give errors or actions, never a panic.
+    #[test]
+    fn arbitrary_input_after_handshake_never_panics() {
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        for round in 0..300 {
+            let mut session = handshaken();
+            let len = 1 + (round * 37) % 4096;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    // Bias towards small values: chunk headers and AMF markers.
+                    (seed % if round % 2 == 0 { 8 } else { 256 }) as u8
+                })
+                .collect();
+            for piece in bytes.chunks(1 + round % 97) {
+                match session.input(piece) {
+                    Ok(actions) => {
+                        for a in actions {
+                            if let Action::PublishRequested { request_id, .. } = a {
+                                let _ = session.accept(request_id);
+                            }
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bad_version_byte_is_an_error() {
+        let mut s = RtmpSession::new();
+        assert!(s.input(&[0xFF; 1537]).is_err());
+    }
 }

@@ -27,8 +27,11 @@ use crate::ingest::pipeline::{InputFormat, PipelineError, init};
 use crate::ingest::stream_key;
 use crate::state::AppState;
 
-/// A connected caller with no data for this long is considered gone.
-const IDLE: Duration = Duration::from_secs(10);
+/// A connected caller with no data for this long is considered gone. SRT
+/// callers send continuously (30+ packets a second), and a killed caller is
+/// otherwise only noticed after SRT's own ~5 s peer timeout: this keeps
+/// "offline within 2 s".
+const IDLE: Duration = Duration::from_millis(1500);
 
 /// Runs the SRT listener on `addr` until `token` is cancelled. Blocking:
 /// runs on its own thread, reaching the async side through `rt`.
@@ -58,7 +61,10 @@ fn one_caller(
     let pipeline = gst::Pipeline::new();
     let _null = NullOnDrop(pipeline.clone());
     let src = gst::ElementFactory::make("srtsrc")
-        .property("uri", format!("srt://{}:{}?mode=listener", addr.ip(), addr.port()))
+        .property(
+            "uri",
+            format!("srt://{}:{}?mode=listener", addr.ip(), addr.port()),
+        )
         .property("authentication", true)
         .property("wait-for-connection", true)
         .build()
@@ -99,7 +105,10 @@ fn one_caller(
         if token.is_cancelled() {
             break;
         }
-        if let Some(msg) = bus.as_ref().and_then(|b| b.pop_filtered(&[gst::MessageType::Error])) {
+        if let Some(msg) = bus
+            .as_ref()
+            .and_then(|b| b.pop_filtered(&[gst::MessageType::Error]))
+        {
             if let gst::MessageView::Error(err) = msg.view() {
                 tracing::info!(error = %err.error(), "srt caller gone");
             }

@@ -370,3 +370,26 @@ pub async fn ffprobe(url: &str) -> (Vec<String>, u64) {
     kinds.dedup();
     (kinds, video_frames)
 }
+
+/// A free UDP port on 127.0.0.1 (for the SRT listener, which cannot bind port 0).
+pub fn free_udp_port() -> u16 {
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+    s.local_addr().expect("udp addr").port()
+}
+
+impl Publisher {
+    /// gst-launch-1.0 publishing H.264 + AAC in MPEG-TS (`alignment=7`) over SRT.
+    pub fn gst_srt(port: u16, stream_id: &str) -> Publisher {
+        let mut cmd = Command::new("gst-launch-1.0");
+        cmd.args(["-q", "-e"]);
+        let pipeline = format!(
+            "videotestsrc is-live=true ! video/x-raw,width=640,height=360,framerate=30/1 ! \
+             x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15 option-string=scenecut=0 ! \
+             h264parse ! queue ! mpegtsmux name=m alignment=7 ! \
+             srtsink uri=srt://127.0.0.1:{port} streamid={stream_id} wait-for-connection=false \
+             audiotestsrc is-live=true ! audioconvert ! avenc_aac ! aacparse ! queue ! m."
+        );
+        cmd.args(pipeline.split_whitespace());
+        Publisher::spawn(cmd)
+    }
+}
