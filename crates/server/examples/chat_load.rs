@@ -21,9 +21,8 @@ use serde_json::json;
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
 
-type Ws = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 struct Args(HashMap<String, String>);
 
@@ -39,10 +38,16 @@ impl Args {
         (mode, Args(map))
     }
     fn get(&self, k: &str, default: &str) -> String {
-        self.0.get(k).cloned().unwrap_or_else(|| default.to_string())
+        self.0
+            .get(k)
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
     }
     fn num(&self, k: &str, default: u64) -> u64 {
-        self.0.get(k).and_then(|v| v.parse().ok()).unwrap_or(default)
+        self.0
+            .get(k)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
     }
 }
 
@@ -53,7 +58,10 @@ fn micros(epoch: Instant) -> u64 {
 /// The `t{micros}` stamp in a frame's text, if any.
 fn stamp(frame: &str) -> Option<u64> {
     let at = frame.find("\"text\":\"t")? + 9;
-    let digits: String = frame[at..].chars().take_while(|c| c.is_ascii_digit()).collect();
+    let digits: String = frame[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
     digits.parse().ok()
 }
 
@@ -102,12 +110,7 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[i] as f64 / 1000.0
 }
 
-async fn connect_many(
-    kind: &str,
-    addr: &str,
-    channel: &str,
-    n: usize,
-) -> anyhow::Result<Vec<Ws>> {
+async fn connect_many(kind: &str, addr: &str, channel: &str, n: usize) -> anyhow::Result<Vec<Ws>> {
     let mut out = Vec::with_capacity(n);
     for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
         let conns = futures_util::future::join_all(
@@ -143,8 +146,13 @@ async fn fanout(a: &Args) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for mut ws in receivers {
-        let (lat, delivered, dropped, last_rx, stop) =
-            (lat.clone(), delivered.clone(), dropped.clone(), last_rx.clone(), stop.clone());
+        let (lat, delivered, dropped, last_rx, stop) = (
+            lat.clone(),
+            delivered.clone(),
+            dropped.clone(),
+            last_rx.clone(),
+            stop.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             while !stop.load(Ordering::Relaxed) {
