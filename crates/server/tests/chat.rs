@@ -298,6 +298,20 @@ async fn viewer_counts_people_not_sockets() {
     owner.expect_viewers(4).await;
     let (_, ch) = api(&srv, Method::GET, "/api/v1/channels/alice", None, None).await;
     assert_eq!(ch["viewers"], 4, "{ch}");
+    let metrics = reqwest::get(format!("{}/metrics", srv.url()))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics body");
+    let open: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("aethex_chat_connections "))
+        .expect("aethex_chat_connections gauge")
+        .trim()
+        .parse()
+        .expect("gauge value");
+    assert!(open >= 6.0, "six sockets open here: {open}");
 
     bob1.close().await;
     tab1.close().await;
