@@ -105,8 +105,9 @@ pub async fn handler(
     Ok(upgrade
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
+        // Small read buffer: clients send little, and idle sockets are the
+        // common case. Writes buffer until `forward` flushes a batch.
         .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
         .on_upgrade(move |socket| run(socket, conn))
         .into_response())
 }
