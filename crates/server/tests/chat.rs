@@ -61,12 +61,7 @@ both_dbs!(messages_reach_every_client_in_order, |db| async move {
     aethex_server::channels::live::start_broadcast(&srv.state, &row)
         .await
         .expect("start");
-    let live = others[3].next_any("live").await;
-    let live = if live["type"] == "live" {
-        live
-    } else {
-        others[3].next_any("live").await
-    };
+    let live = others[3].expect_live().await;
     assert_eq!(live["type"], "live");
     assert_eq!(live["live"], true);
 });

@@ -198,6 +198,17 @@ impl Chat {
         .await;
     }
 
+    /// The next frame other than `viewers` is `live`.
+    pub async fn expect_live(&mut self) -> Value {
+        loop {
+            let f = self.next_any("live").await;
+            if f["type"] == "live" {
+                return f;
+            }
+            assert_eq!(f["type"], "viewers", "expected live, got {f}");
+        }
+    }
+
     /// Reads (skipping everything else) until a `viewers` frame says `n`.
     pub async fn expect_viewers(&mut self, n: u64) {
         let what = format!("viewers = {n}");
