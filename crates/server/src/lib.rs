@@ -38,11 +38,13 @@ pub fn app(state: AppState) -> Router {
         .merge(auth::router())
         .merge(channels::router())
         .merge(vod::api_router())
+        .merge(chat::router())
         .route("/openapi.json", get(openapi::serve))
         .fallback(not_found);
     let web_dir = web::web_dir(state.config.web_dir.as_deref());
     let router = Router::new()
         .nest("/api/v1", api)
+        .merge(chat::ws_router())
         .route("/healthz", get(healthz))
         .route("/metrics", get(http::metrics::render))
         .merge(hls::router())
@@ -129,12 +131,15 @@ impl Server {
                 }
             })
         });
+        let chat = state.chat.clone();
         let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
         let t = token.clone();
         axum::serve(http, app)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 t.cancel();
+                // Upgraded chat sockets are not drained by axum: close them.
+                chat.shutdown();
             })
             .await?;
         token.cancel();

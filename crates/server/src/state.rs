@@ -41,13 +41,14 @@ impl AppState {
     pub fn with_db(config: Config, data_dir: PathBuf, db: Db) -> Self {
         // Install the metrics recorder before anything records.
         let _ = crate::http::metrics::handle();
+        let chat = Arc::new(ChatHub::new(config.chat_rate_limit));
         AppState {
             db,
             config: Arc::new(config),
             data_dir,
             login_throttle: Arc::new(LoginThrottle::default()),
             channels: Arc::new(ChannelCache::default()),
-            chat: Arc::new(ChatHub::default()),
+            chat,
             live: Arc::default(),
         }
     }
