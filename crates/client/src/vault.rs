@@ -335,6 +335,28 @@ mod tests {
         assert!(!text.contains("sk_secret"), "{text}");
     }
 
+    /// Stores, overwrites and deletes through two independent handles.
+    fn round_trip(backend: VaultBackend) {
+        let v = Vault::with_backend(backend).expect("backend usable");
+        let server = format!("http://127.0.0.1:{}/{backend:?}", std::process::id());
+        let token = Secret::new("tok_round_trip_ÿ");
+        v.set_session_token(&server, &token).unwrap();
+        // A second handle: nothing cached in the first one.
+        let again = Vault::with_backend(backend).unwrap();
+        assert_eq!(again.session_token(&server).unwrap(), Some(token.clone()));
+        v.set_session_token(&server, &Secret::new("tok_2")).unwrap();
+        assert_eq!(
+            again.session_token(&server).unwrap().unwrap().expose(),
+            "tok_2"
+        );
+        v.set_stream_key(&server, &Secret::new("sk_3")).unwrap();
+        again.delete_session_token(&server).unwrap();
+        assert!(v.session_token(&server).unwrap().is_none());
+        assert_eq!(again.stream_key(&server).unwrap().unwrap().expose(), "sk_3");
+        v.delete_stream_key(&server).unwrap();
+        assert!(again.stream_key(&server).unwrap().is_none());
+    }
+
     /// Round trip through the real Secret Service: run under
     /// `scripts/with-keyring`, which starts a throwaway gnome-keyring.
     #[test]
@@ -343,20 +365,41 @@ mod tests {
             eprintln!("skipped: no D-Bus session; run under scripts/with-keyring");
             return;
         }
-        let v = Vault::with_backend(VaultBackend::SecretService)
-            .expect("secret service usable under scripts/with-keyring");
-        let server = format!("http://127.0.0.1:{}", std::process::id());
-        let token = Secret::new("tok_round_trip_ÿ");
-        v.set_session_token(&server, &token).unwrap();
-        // A second handle: nothing cached in the first one.
-        let again = Vault::with_backend(VaultBackend::SecretService).unwrap();
-        assert_eq!(again.session_token(&server).unwrap(), Some(token.clone()));
-        v.set_session_token(&server, &Secret::new("tok_2")).unwrap();
-        assert_eq!(
-            again.session_token(&server).unwrap().unwrap().expose(),
-            "tok_2"
-        );
-        again.delete_session_token(&server).unwrap();
-        assert!(v.session_token(&server).unwrap().is_none());
+        round_trip(VaultBackend::SecretService);
+        // With a secret service running, it is the one chosen.
+        if std::env::var_os(BACKEND_ENV).is_none() {
+            assert_eq!(
+                Vault::open().unwrap().backend(),
+                VaultBackend::SecretService
+            );
+        }
+    }
+
+    /// Round trip through the kernel's session keyring (the fallback). keyutils
+    /// needs a session keyring, so the test re-runs itself inside
+    /// `keyctl session -`, as a user on a headless machine would.
+    #[test]
+    fn keyutils_round_trip_through_fresh_entries() {
+        const INSIDE: &str = "AETHEX_TEST_IN_KEYCTL_SESSION";
+        if std::env::var_os(INSIDE).is_some() {
+            round_trip(VaultBackend::Keyutils);
+            return;
+        }
+        let exe = std::env::current_exe().unwrap();
+        let out = std::process::Command::new("keyctl")
+            .args(["session", "-"])
+            .arg(exe)
+            .args([
+                "--exact",
+                "vault::tests::keyutils_round_trip_through_fresh_entries",
+                "--nocapture",
+            ])
+            .env(INSIDE, "1")
+            .output()
+            .expect("keyctl (package keyutils) runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains("1 passed"), "the inner test ran: {text}");
     }
 }

@@ -1,0 +1,111 @@
+//! Test support: a real `aethex-server` on port 0 in a temporary directory,
+//! and the `aethex` binary run against it with its own config directory.
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use aethex_server::{Config, Server};
+use tokio::sync::oneshot;
+
+/// Every wait in a test is bounded by this, generous for a loaded machine.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// Awaits `f`, panicking with a clear message after [`WAIT`].
+pub async fn within<F: Future>(what: &str, f: F) -> F::Output {
+    tokio::time::timeout(WAIT, f)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: timed out after {WAIT:?}"))
+}
+
+/// A running server; stops when dropped.
+pub struct TestServer {
+    /// The HTTP address.
+    pub http: SocketAddr,
+    /// The RTMP ingest address.
+    pub rtmp: SocketAddr,
+    dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    /// Starts a real server (SQLite, ports 0) in a fresh temporary directory.
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let server = Server::bind(Config::for_tests(dir.path().join("data")))
+            .await
+            .expect("server binds");
+        let (http, rtmp) = (server.http_addr(), server.rtmp_addr());
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(server.serve(async move {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            http,
+            rtmp,
+            dir,
+            stop: Some(stop),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.http)
+    }
+
+    /// `rtmp://127.0.0.1:PORT/live`.
+    pub fn rtmp_url(&self) -> String {
+        format!("rtmp://{}/live", self.rtmp)
+    }
+
+    /// A scratch directory that lives as long as the server.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// Runs the `aethex` binary with `args`, its config in `config_dir`, an
+/// optional password in the environment, and returns its output.
+pub async fn aethex(config_dir: &Path, password: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_aethex"));
+    cmd.args(args)
+        .env("AETHEX_CONFIG_DIR", config_dir)
+        .env_remove("AETHEX_PASSWORD")
+        .env_remove("AETHEX_SERVER")
+        .env("RUST_LOG", "debug")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    if let Some(p) = password {
+        cmd.env("AETHEX_PASSWORD", p);
+    }
+    within(&format!("aethex {args:?}"), cmd.output())
+        .await
+        .expect("aethex runs")
+}
+
+/// stdout + stderr as text, for assertions and failure messages.
+pub fn text(out: &Output) -> String {
+    format!(
+        "status: {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A local port with nothing listening on it.
+pub fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
