@@ -1,0 +1,582 @@
+//! The running broadcast: builds the main pipeline, starts the outputs, watches the bus,
+//! publishes stats and stops cleanly.
+//!
+//! ```text
+//! scene video ─ tee ─ queue (leaky) ─ x264enc ─ h264parse ─ avc caps ─ appsink ─┐
+//!                └─ preview branch (preview.rs)                                 ├─ Fanout ─ outputs (outputs/)
+//! scene audio ─ avenc_aac ─ aacparse ─ appsink ──────────────────────────────────┘
+//! ```
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use serde::Serialize;
+use tokio::sync::{broadcast, watch};
+
+use crate::error::{EngineError, from_bus_error, make};
+use crate::outputs::{self, Fanout, Output, OutputKind, Stream, lock};
+use crate::preview::{self, PreviewFrame};
+use crate::settings::BroadcastSettings;
+use crate::stats::{AudioLevel, CpuSampler, OutputRates, OutputStats, StatsEvent, rss_bytes};
+use crate::{encode, scene};
+
+/// How long the first encoded frame may take before start gives up.
+const FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long stop waits for the end-of-stream to pass the main pipeline.
+const EOS_TIMEOUT: Duration = Duration::from_secs(10);
+/// A frame that leaves the encoder later than this after capture counts as late.
+const LATE_AFTER: gst::ClockTime = gst::ClockTime::from_mseconds(100);
+
+/// What [`Engine::stop`] reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct StopReport {
+    /// Seconds the broadcast ran.
+    pub duration_secs: f64,
+    /// Encoded video frames.
+    pub frames_encoded: u64,
+    /// Final state of every output.
+    pub outputs: Vec<OutputStats>,
+    /// The finished recording, if any.
+    pub recording: Option<PathBuf>,
+}
+
+/// Counters and state shared with GStreamer callbacks and the helper threads.
+#[derive(Default)]
+struct Shared {
+    fanout: Arc<Fanout>,
+    frames_encoded: AtomicU64,
+    late_frames: AtomicU64,
+    encoder_skipped: AtomicU64,
+    levels: Mutex<HashMap<String, AudioLevel>>,
+    error: Mutex<Option<EngineError>>,
+    running: AtomicBool,
+}
+
+/// Sets the pipeline to `Null` on every exit path.
+struct PipelineGuard(gst::Pipeline);
+
+impl Drop for PipelineGuard {
+    fn drop(&mut self) {
+        let _ = self.0.set_state(gst::State::Null);
+    }
+}
+
+/// A running broadcast. Dropping it without [`Engine::stop`] tears everything down at once
+/// (the Matroska recording stays playable, only its index is missing).
+pub struct Engine {
+    pipeline: PipelineGuard,
+    shared: Arc<Shared>,
+    encoder: &'static str,
+    volumes: HashMap<String, gst::Element>,
+    stats_tx: broadcast::Sender<StatsEvent>,
+    preview_tx: broadcast::Sender<PreviewFrame>,
+    levels_rx: watch::Receiver<Vec<AudioLevel>>,
+    outputs: Vec<Arc<Output>>,
+    supervisors: Vec<JoinHandle<()>>,
+    helpers: Vec<JoinHandle<()>>,
+    stop_stats: Option<mpsc::Sender<()>>,
+    eos_rx: mpsc::Receiver<()>,
+    recording: Option<PathBuf>,
+    started: Instant,
+    stopped: bool,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("encoder", &self.encoder)
+            .field(
+                "outputs",
+                &self.outputs.iter().map(|o| &o.kind).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+fn validate(settings: &BroadcastSettings) -> Result<(), EngineError> {
+    let e = &settings.encoder;
+    if e.width < 16 || e.height < 16 || !e.width.is_multiple_of(2) || !e.height.is_multiple_of(2) {
+        return Err(EngineError::InvalidSettings(format!(
+            "{}x{} is not an even size of at least 16x16",
+            e.width, e.height
+        )));
+    }
+    if e.fps == 0 || e.fps > 240 || e.keyframe_interval_secs <= 0.0 || e.video_bitrate_kbps == 0 {
+        return Err(EngineError::InvalidSettings(
+            "fps, keyframe interval and bitrate must be positive".into(),
+        ));
+    }
+    for d in &settings.destinations {
+        if OutputKind::for_url(&d.url).is_none() {
+            return Err(EngineError::InvalidSettings(format!(
+                "destination {:?}: {} is not an rtmp://, rtmps:// or srt:// URL",
+                d.name, d.url
+            )));
+        }
+    }
+    Ok(())
+}
+
+struct Started {
+    pipeline: PipelineGuard,
+    shared: Arc<Shared>,
+    volumes: HashMap<String, gst::Element>,
+    level_names: HashMap<String, String>,
+    rates: Vec<gst::Element>,
+    preview_tx: broadcast::Sender<PreviewFrame>,
+}
+
+impl Engine {
+    /// Builds the pipeline, waits until the first frame is encoded and starts every output.
+    /// Blocks for up to a few seconds (call it from `spawn_blocking` in a UI thread).
+    /// With `EncoderChoice::Auto` a hardware encoder that fails to start falls back to x264.
+    pub fn start(settings: BroadcastSettings) -> Result<Engine, EngineError> {
+        crate::init().map_err(|e| EngineError::Init(e.to_string()))?;
+        validate(&settings)?;
+        let candidates = encode::video_candidates(settings.encoder.encoder)?;
+        let mut result = Err(EngineError::Build("no encoder".into()));
+        for (i, factory) in candidates.iter().enumerate() {
+            result = try_start(&settings, factory).map(|s| (s, *factory));
+            match &result {
+                Err(EngineError::Pipeline { element, .. })
+                    if element.contains("video-encoder") && i + 1 < candidates.len() =>
+                {
+                    tracing::warn!(encoder = factory, "encoder failed to start; falling back");
+                }
+                _ => break,
+            }
+        }
+        let (started, encoder) = result?;
+        Ok(Self::launch(settings, started, encoder))
+    }
+
+    fn launch(settings: BroadcastSettings, s: Started, encoder: &'static str) -> Engine {
+        let mut outputs = Vec::new();
+        if let Some(rec) = &settings.recording {
+            let kind = OutputKind::Recording {
+                path: rec.path.clone(),
+            };
+            outputs.push(Output::new(
+                "recording".into(),
+                kind,
+                settings.reconnect.clone(),
+            ));
+        }
+        for d in &settings.destinations {
+            if let Some(kind) = OutputKind::for_url(&d.url) {
+                outputs.push(Output::new(
+                    d.name.clone(),
+                    kind,
+                    settings.reconnect.clone(),
+                ));
+            }
+        }
+        *lock(&s.shared.fanout.outputs) = outputs.clone();
+        let supervisors = outputs
+            .iter()
+            .filter_map(|o| {
+                outputs::spawn(
+                    Arc::clone(o),
+                    Arc::clone(&s.shared.fanout),
+                    settings.encoder.video_bitrate_kbps,
+                )
+                .map_err(|e| tracing::error!(output = %o.name, "cannot start output thread: {e}"))
+                .ok()
+            })
+            .collect();
+
+        let (stats_tx, _) = broadcast::channel(16);
+        let (levels_tx, levels_rx) = watch::channel(Vec::new());
+        let (eos_tx, eos_rx) = mpsc::channel();
+        let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let started = Instant::now();
+        let mut helpers = Vec::new();
+        if let Some(bus) = s.pipeline.0.bus() {
+            let shared = Arc::clone(&s.shared);
+            let names = s.level_names;
+            helpers.extend(
+                std::thread::Builder::new()
+                    .name("engine-bus".into())
+                    .spawn(move || watch_bus(&bus, &shared, &names, &levels_tx, &eos_tx))
+                    .ok(),
+            );
+        }
+        {
+            let shared = Arc::clone(&s.shared);
+            let tx = stats_tx.clone();
+            let outputs = outputs.clone();
+            let rates = s.rates;
+            helpers.extend(
+                std::thread::Builder::new()
+                    .name("engine-stats".into())
+                    .spawn(move || {
+                        stats_loop(&shared, &tx, &outputs, &rates, encoder, started, &stop_rx)
+                    })
+                    .ok(),
+            );
+        }
+        Engine {
+            pipeline: s.pipeline,
+            shared: s.shared,
+            encoder,
+            volumes: s.volumes,
+            stats_tx,
+            preview_tx: s.preview_tx,
+            levels_rx,
+            outputs,
+            supervisors,
+            helpers,
+            stop_stats: Some(stop_tx),
+            eos_rx,
+            recording: settings.recording.map(|r| r.path),
+            started,
+            stopped: false,
+        }
+    }
+
+    /// The H.264 encoder in use (`x264enc`, `vaapih264enc`, `nvh264enc`).
+    pub fn encoder(&self) -> &str {
+        self.encoder
+    }
+
+    /// Stats events, one a second. A slow receiver skips old events (`Lagged`).
+    pub fn stats(&self) -> broadcast::Receiver<StatsEvent> {
+        self.stats_tx.subscribe()
+    }
+
+    /// Preview JPEG frames. Holds at most `PreviewSettings::capacity` frames per receiver;
+    /// a slow receiver gets `Lagged` and then the newest frames. Never blocks the pipeline.
+    pub fn preview(&self) -> broadcast::Receiver<PreviewFrame> {
+        self.preview_tx.subscribe()
+    }
+
+    /// Audio level meters, updated about ten times a second.
+    pub fn levels(&self) -> watch::Receiver<Vec<AudioLevel>> {
+        self.levels_rx.clone()
+    }
+
+    /// Sets an audio input's linear gain (clamped to 0.0–10.0).
+    pub fn set_volume(&self, input: &str, volume: f64) -> Result<(), EngineError> {
+        let v = self
+            .volumes
+            .get(input)
+            .ok_or_else(|| EngineError::UnknownInput(input.to_string()))?;
+        v.set_property("volume", volume.clamp(0.0, 10.0));
+        Ok(())
+    }
+
+    /// Mutes or unmutes an audio input.
+    pub fn set_muted(&self, input: &str, muted: bool) -> Result<(), EngineError> {
+        let v = self
+            .volumes
+            .get(input)
+            .ok_or_else(|| EngineError::UnknownInput(input.to_string()))?;
+        v.set_property("mute", muted);
+        Ok(())
+    }
+
+    /// Stops with an end-of-stream through every output: destinations end their streams,
+    /// the recording is finalised. Runs the blocking work on tokio's blocking pool.
+    pub async fn stop(self) -> Result<StopReport, EngineError> {
+        tokio::task::spawn_blocking(move || self.stop_blocking())
+            .await
+            .map_err(|e| EngineError::Build(format!("stop task failed: {e}")))?
+    }
+
+    /// [`Engine::stop`] for callers without an async runtime.
+    pub fn stop_blocking(mut self) -> Result<StopReport, EngineError> {
+        self.stopped = true;
+        for o in &self.outputs {
+            o.stopping.store(true, Ordering::SeqCst);
+            let _guard = lock(&o.status);
+            o.wake.notify_all();
+        }
+        let eos_sent = self.pipeline.0.send_event(gst::event::Eos::new());
+        let eos_ok = eos_sent && self.eos_rx.recv_timeout(EOS_TIMEOUT).is_ok();
+        if !eos_ok {
+            // Outputs still need their end-of-stream to finish their files and streams.
+            self.shared.fanout.eos(Stream::Video);
+            self.shared.fanout.eos(Stream::Audio);
+        }
+        let deadline = Instant::now() + EOS_TIMEOUT;
+        for handle in self.supervisors.drain(..) {
+            while !handle.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if handle.is_finished() {
+                let _ = handle.join();
+            }
+        }
+        let _ = self.pipeline.0.set_state(gst::State::Null);
+        self.finish_helpers();
+        let mut outputs = OutputRates::new().collect(&self.outputs);
+        for o in &mut outputs {
+            o.bitrate_kbps = 0.0; // a rate means nothing once stopped
+        }
+        if !eos_ok {
+            return Err(EngineError::StopTimeout(EOS_TIMEOUT.as_secs()));
+        }
+        Ok(StopReport {
+            duration_secs: self.started.elapsed().as_secs_f64(),
+            frames_encoded: self.shared.frames_encoded.load(Ordering::Relaxed),
+            outputs,
+            recording: self.recording.clone(),
+        })
+    }
+
+    fn finish_helpers(&mut self) {
+        self.shared.running.store(false, Ordering::SeqCst);
+        self.stop_stats.take();
+        for h in self.helpers.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if self.stopped {
+            return;
+        }
+        for o in &self.outputs {
+            o.stopping.store(true, Ordering::SeqCst);
+            let _guard = lock(&o.status);
+            o.wake.notify_all();
+        }
+        self.shared.fanout.eos(Stream::Video);
+        self.shared.fanout.eos(Stream::Audio);
+        let _ = self.pipeline.0.set_state(gst::State::Null);
+        self.finish_helpers();
+    }
+}
+
+fn encoded_sink(name: &str, shared: &Arc<Shared>, stream: Stream) -> gst_app::AppSink {
+    let on_sample = Arc::clone(shared);
+    let on_eos = Arc::clone(shared);
+    gst_app::AppSink::builder()
+        .name(name)
+        .sync(false)
+        .callbacks(
+            gst_app::AppSinkCallbacks::builder()
+                .new_sample(move |sink| {
+                    let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                    if stream == Stream::Video {
+                        on_sample.frames_encoded.fetch_add(1, Ordering::Relaxed);
+                        let pts = outputs::running_times(&sample).map(|(pts, _)| pts);
+                        if let (Some(pts), Some(now)) = (pts, sink.current_running_time())
+                            && now > pts + LATE_AFTER
+                        {
+                            on_sample.late_frames.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    on_sample.fanout.push(stream, &sample);
+                    Ok(gst::FlowSuccess::Ok)
+                })
+                .eos(move |_| on_eos.fanout.eos(stream))
+                .build(),
+        )
+        .build()
+}
+
+fn build_err(e: impl std::fmt::Display) -> EngineError {
+    EngineError::Build(e.to_string())
+}
+
+/// Builds and starts the main pipeline with one video encoder; waits for its first frame.
+fn try_start(settings: &BroadcastSettings, encoder: &str) -> Result<Started, EngineError> {
+    let pipeline = PipelineGuard(gst::Pipeline::with_name("aethex-broadcast"));
+    let p = &pipeline.0;
+    let scene = scene::build(p, settings)?;
+    let shared = Arc::new(Shared {
+        running: AtomicBool::new(true),
+        ..Default::default()
+    });
+
+    let tee = make("tee")?;
+    let queue = make("queue")?;
+    // Leaky: if the encoder cannot keep up, skip raw frames instead of stalling capture.
+    queue.set_property_from_str("leaky", "downstream");
+    queue.set_property("max-size-buffers", 3u32);
+    queue.set_property("max-size-bytes", 0u32);
+    queue.set_property("max-size-time", 0u64);
+    let counter = Arc::clone(&shared);
+    queue.connect("overrun", false, move |_| {
+        counter.encoder_skipped.fetch_add(1, Ordering::Relaxed);
+        None
+    });
+    let venc = encode::video_encoder(encoder, &settings.encoder)?;
+    venc.set_property("name", "video-encoder");
+    let parse = make("h264parse")?;
+    let vcaps = make("capsfilter")?;
+    vcaps.set_property("caps", encode::h264_caps());
+    let vsink = encoded_sink("video-out", &shared, Stream::Video);
+    let video_chain = [&tee, &queue, &venc, &parse, &vcaps, vsink.upcast_ref()];
+    p.add_many(video_chain).map_err(build_err)?;
+    gst::Element::link_many(video_chain).map_err(build_err)?;
+    scene.video_out.link(&tee).map_err(build_err)?;
+
+    let (preview_tx, _) = broadcast::channel(settings.preview.capacity.max(1));
+    if settings.preview.enabled {
+        let first = preview::build(
+            p,
+            &settings.preview,
+            settings.encoder.width,
+            settings.encoder.height,
+            preview_tx.clone(),
+        )?;
+        tee.link(&first).map_err(build_err)?;
+    }
+
+    let aenc = encode::audio_encoder(&settings.encoder)?;
+    let aparse = make("aacparse")?;
+    let asink = encoded_sink("audio-out", &shared, Stream::Audio);
+    let audio_chain = [&aenc, &aparse, asink.upcast_ref()];
+    p.add_many(audio_chain).map_err(build_err)?;
+    gst::Element::link_many(audio_chain).map_err(build_err)?;
+    scene.audio_out.link(&aenc).map_err(build_err)?;
+
+    let bus = p.bus().ok_or_else(|| build_err("pipeline without bus"))?;
+    if p.set_state(gst::State::Playing).is_err() {
+        return Err(first_error(&bus).unwrap_or_else(|| build_err("the pipeline refused to start")));
+    }
+    let deadline = Instant::now() + FIRST_FRAME_TIMEOUT;
+    while shared.frames_encoded.load(Ordering::Relaxed) == 0 {
+        if let Some(err) = first_error(&bus) {
+            return Err(err);
+        }
+        if Instant::now() > deadline {
+            return Err(EngineError::Pipeline {
+                element: "video source".into(),
+                message: format!("no video frame within {} s", FIRST_FRAME_TIMEOUT.as_secs()),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(Started {
+        pipeline,
+        shared,
+        volumes: scene.volumes,
+        level_names: scene.level_names,
+        rates: scene.rates,
+        preview_tx,
+    })
+}
+
+fn error_of(msg: &gst::Message) -> Option<EngineError> {
+    if let gst::MessageView::Error(e) = msg.view() {
+        let element = msg
+            .src()
+            .map(|s| s.path_string().to_string())
+            .unwrap_or_else(|| "pipeline".into());
+        let debug = e.debug().map(|d| d.to_string());
+        return Some(from_bus_error(&element, &e.error(), debug.as_deref()));
+    }
+    None
+}
+
+fn first_error(bus: &gst::Bus) -> Option<EngineError> {
+    while let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error]) {
+        if let Some(err) = error_of(&msg) {
+            return Some(err);
+        }
+    }
+    None
+}
+
+fn level_of(msg: &gst::Message, names: &HashMap<String, String>) -> Option<AudioLevel> {
+    let s = msg.structure().filter(|s| s.name() == "level")?;
+    let bin = msg.src()?.parent()?.name().to_string();
+    let name = names.get(&bin)?.clone();
+    let loudest = |field: &str| -> Option<f64> {
+        let arr = s.get::<gst::glib::ValueArray>(field).ok()?;
+        arr.iter()
+            .filter_map(|v| v.get::<f64>().ok())
+            .reduce(f64::max)
+    };
+    Some(AudioLevel {
+        name,
+        rms_db: loudest("rms")?,
+        peak_db: loudest("peak")?,
+    })
+}
+
+fn watch_bus(
+    bus: &gst::Bus,
+    shared: &Shared,
+    names: &HashMap<String, String>,
+    levels_tx: &watch::Sender<Vec<AudioLevel>>,
+    eos_tx: &mpsc::Sender<()>,
+) {
+    while shared.running.load(Ordering::SeqCst) {
+        let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) else {
+            continue;
+        };
+        match msg.view() {
+            gst::MessageView::Eos(_) => {
+                let _ = eos_tx.send(());
+            }
+            gst::MessageView::Error(_) => {
+                if let Some(err) = error_of(&msg) {
+                    tracing::error!("broadcast pipeline error: {err}");
+                    *lock(&shared.error) = Some(err);
+                }
+            }
+            gst::MessageView::Element(_) => {
+                if let Some(level) = level_of(&msg, names) {
+                    let mut levels = lock(&shared.levels);
+                    levels.insert(level.name.clone(), level);
+                    let mut all: Vec<AudioLevel> = levels.values().cloned().collect();
+                    all.sort_by(|a, b| a.name.cmp(&b.name));
+                    let _ = levels_tx.send(all);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn stats_loop(
+    shared: &Shared,
+    tx: &broadcast::Sender<StatsEvent>,
+    outputs: &[Arc<Output>],
+    rates: &[gst::Element],
+    encoder: &str,
+    started: Instant,
+    stop: &mpsc::Receiver<()>,
+) {
+    let mut cpu = CpuSampler::new();
+    let mut out_rates = OutputRates::new();
+    let mut last_frames = shared.frames_encoded.load(Ordering::Relaxed);
+    let mut last_at = Instant::now();
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(Duration::from_secs(1)) {
+        let now = Instant::now();
+        let frames = shared.frames_encoded.load(Ordering::Relaxed);
+        let fps =
+            (frames - last_frames) as f64 / now.duration_since(last_at).as_secs_f64().max(1e-3);
+        (last_frames, last_at) = (frames, now);
+        let source_drops: u64 = rates.iter().map(|r| r.property::<u64>("drop")).sum();
+        let mut audio_levels: Vec<AudioLevel> = lock(&shared.levels).values().cloned().collect();
+        audio_levels.sort_by(|a, b| a.name.cmp(&b.name));
+        let event = StatsEvent {
+            uptime_secs: started.elapsed().as_secs_f64(),
+            encoder: encoder.to_string(),
+            encoder_fps: fps,
+            frames_encoded: frames,
+            dropped_frames: source_drops + shared.encoder_skipped.load(Ordering::Relaxed),
+            late_frames: shared.late_frames.load(Ordering::Relaxed),
+            cpu_percent: cpu.sample(),
+            rss_bytes: rss_bytes(),
+            outputs: out_rates.collect(outputs),
+            audio_levels,
+            error: lock(&shared.error).clone(),
+        };
+        let _ = tx.send(event);
+    }
+}
