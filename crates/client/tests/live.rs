@@ -1,0 +1,121 @@
+//! `aethex live` as a user runs it: the real binary and engine, publishing to
+//! nginx-rtmp (a real third-party RTMP server) standing in for the own
+//! server's ingest, with the key taken from the real OS keyring.
+//! Needs a keyring: run under `scripts/with-keyring` (as `scripts/test` does).
+
+mod support;
+
+use std::path::Path;
+
+use aethex_client::cli::config::CliConfig;
+use aethex_client::{Secret, Vault};
+use support::nginx::{NginxRtmp, probe_codecs, probe_duration};
+use support::{aethex, closed_port, text};
+
+fn vault() -> Option<Vault> {
+    match Vault::open() {
+        Ok(v) => Some(v),
+        Err(e) => {
+            eprintln!("skipped: {e}; run under scripts/with-keyring");
+            None
+        }
+    }
+}
+
+/// Signed-in state as `aethex login` + `aethex key rotate` leave it.
+fn signed_in(cfg: &Path, vault: &Vault, rtmp: &str, key: &str) -> String {
+    // A unique server URL per test keeps keyring entries apart.
+    let server = format!("http://127.0.0.1:{}", closed_port());
+    CliConfig {
+        server: server.clone(),
+        username: "alice".into(),
+        rtmp: rtmp.to_string(),
+    }
+    .save_to(&cfg.join("cli.json"))
+    .expect("write cli.json");
+    vault
+        .set_session_token(&server, &Secret::new("tok_live_test"))
+        .expect("store token");
+    vault
+        .set_stream_key(&server, &Secret::new(key))
+        .expect("store key");
+    server
+}
+
+#[tokio::test]
+async fn live_publishes_records_and_stops_after_duration() {
+    let Some(vault) = vault() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let key = format!("sk_good_{}", std::process::id());
+    let nginx = NginxRtmp::start(&dir.path().join("nginx"), &key);
+    let cfg = dir.path().join("cfg");
+    let server = signed_in(&cfg, &vault, &nginx.base(), &key);
+    let rec = dir.path().join("local.mkv");
+    // The extra destination has a wrong key: it fails alone, the rest go on.
+    let also = format!("{}/sk_also_wrong", nginx.base());
+    let out = aethex(
+        &cfg,
+        None,
+        &[
+            "live",
+            "--source",
+            "test",
+            "--duration",
+            "6",
+            "--record",
+            rec.to_str().unwrap(),
+            "--also",
+            &also,
+        ],
+    )
+    .await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    let stats = String::from_utf8_lossy(&out.stdout);
+    let live_lines = stats
+        .lines()
+        .filter(|l| l.contains("own server live"))
+        .count();
+    assert!(live_lines >= 3, "one stats line a second while live: {all}");
+    assert!(stats.contains("also 1 (rtmp://127.0.0.1:"), "{all}");
+    assert!(
+        all.contains("failed"),
+        "the wrong-key extra destination failed: {all}"
+    );
+    for secret in [key.as_str(), "sk_also_wrong", "tok_live_test"] {
+        assert!(!all.contains(secret), "{secret} leaked: {all}");
+    }
+    // What nginx received from the own-server destination, and the recording.
+    let flv = nginx.recording(&key);
+    assert_eq!(probe_codecs(&flv), ["h264", "aac"], "{}", flv.display());
+    let received = probe_duration(&flv).unwrap_or(0.0);
+    assert!(received >= 3.0, "nginx received {received} s");
+    let mut codecs = probe_codecs(&rec);
+    codecs.sort();
+    assert_eq!(codecs, ["aac", "h264"]);
+    let recorded = probe_duration(&rec).unwrap_or(0.0);
+    assert!(recorded >= 4.0, "recorded {recorded} s");
+    vault.delete_stream_key(&server).unwrap();
+    vault.delete_session_token(&server).unwrap();
+}
+
+#[tokio::test]
+async fn live_fails_clearly_when_the_own_server_refuses_the_key() {
+    let Some(vault) = vault() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let nginx = NginxRtmp::start(&dir.path().join("nginx"), "sk_the_right_one");
+    let cfg = dir.path().join("cfg");
+    let server = signed_in(&cfg, &vault, &nginx.base(), "sk_rotated_away");
+    // Far longer than the refusal takes: the exit must come from the refusal.
+    let out = aethex(&cfg, None, &["live", "--duration", "120"]).await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("aethex: error: the server refused the stream"),
+        "{all}"
+    );
+    assert!(all.contains("stream key"), "{all}");
+    assert!(!all.contains("sk_rotated_away"), "key leaked: {all}");
+    vault.delete_stream_key(&server).unwrap();
+    vault.delete_session_token(&server).unwrap();
+}
