@@ -10,7 +10,7 @@ use std::path::Path;
 use aethex_client::cli::config::CliConfig;
 use aethex_client::{Secret, Vault};
 use support::nginx::{NginxRtmp, probe_codecs, probe_duration};
-use support::{aethex, closed_port, text};
+use support::{aethex, closed_port, text, within};
 
 fn vault() -> Option<Vault> {
     match Vault::open() {
@@ -116,6 +116,62 @@ async fn live_fails_clearly_when_the_own_server_refuses_the_key() {
     );
     assert!(all.contains("stream key"), "{all}");
     assert!(!all.contains("sk_rotated_away"), "key leaked: {all}");
+    vault.delete_stream_key(&server).unwrap();
+    vault.delete_session_token(&server).unwrap();
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_cleanly_with_exit_0_and_a_finished_recording() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let Some(vault) = vault() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let key = format!("sk_ctrl_c_{}", std::process::id());
+    let nginx = NginxRtmp::start(&dir.path().join("nginx"), &key);
+    let cfg = dir.path().join("cfg");
+    let server = signed_in(&cfg, &vault, &nginx.base(), &key);
+    let rec = dir.path().join("until-ctrl-c.mkv");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_aethex"))
+        .args(["live", "--record", rec.to_str().unwrap()])
+        .env("AETHEX_CONFIG_DIR", &cfg)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Wait until two stats lines say the own server is live.
+    let mut live = 0;
+    while live < 2 {
+        let line = within("a live stats line", lines.next_line())
+            .await
+            .unwrap()
+            .expect("aethex live ended before going live");
+        live += usize::from(line.contains("own server live"));
+    }
+    let pid = child.id().unwrap().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let mut rest = Vec::new();
+    while let Some(line) = within("output after Ctrl-C", lines.next_line())
+        .await
+        .unwrap()
+    {
+        rest.push(line);
+    }
+    let status = within("exit after Ctrl-C", child.wait()).await.unwrap();
+    assert_eq!(status.code(), Some(0), "{rest:?}");
+    assert!(
+        rest.iter().any(|l| l.starts_with("stopped after")),
+        "{rest:?}"
+    );
+    let recorded = probe_duration(&rec).unwrap_or(0.0);
+    assert!(
+        recorded >= 1.0,
+        "recording finished and playable: {recorded} s"
+    );
     vault.delete_stream_key(&server).unwrap();
     vault.delete_session_token(&server).unwrap();
 }

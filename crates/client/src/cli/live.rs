@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use aethex_broadcast::{
-    AudioInput, AudioSource, BroadcastSettings, Destination, Engine, OutputState, PreviewSettings,
-    RecordingSettings, StatsEvent, VideoSource,
+    AudioInput, AudioSource, BroadcastSettings, Destination, Engine, OutputError, OutputState,
+    PreviewSettings, RecordingSettings, StatsEvent, VideoSource,
 };
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -119,6 +119,8 @@ pub async fn run(args: LiveArgs) -> anyhow::Result<()> {
     }
     let settings = settings(&args, &publish_url(&rtmp, &key));
     drop(key);
+    // Listen before starting, so a Ctrl-C during start-up still stops cleanly.
+    let mut stop = StopSignal::listen()?;
     let engine = tokio::task::spawn_blocking(move || Engine::start(settings))
         .await
         .context("the engine's start task failed")??;
@@ -128,7 +130,7 @@ pub async fn run(args: LiveArgs) -> anyhow::Result<()> {
         signed.config.username,
         engine.encoder()
     );
-    let outcome = watch(&engine, args.duration.map(Duration::from_secs)).await;
+    let outcome = watch(&engine, args.duration.map(Duration::from_secs), &mut stop).await;
     let report = engine.stop().await;
     match (&outcome, &report) {
         (_, Ok(r)) => println!(
@@ -188,7 +190,11 @@ fn settings(args: &LiveArgs, own: &Secret) -> BroadcastSettings {
 
 /// Prints one stats line a second until Ctrl-C/SIGTERM, the duration, or a
 /// failure of the own server or the pipeline.
-async fn watch(engine: &Engine, duration: Option<Duration>) -> anyhow::Result<()> {
+async fn watch(
+    engine: &Engine,
+    duration: Option<Duration>,
+    stop: &mut StopSignal,
+) -> anyhow::Result<()> {
     let mut stats = engine.stats();
     let until = async {
         match duration {
@@ -197,13 +203,11 @@ async fn watch(engine: &Engine, duration: Option<Duration>) -> anyhow::Result<()
         }
     };
     tokio::pin!(until);
-    let stop = stop_signal();
-    tokio::pin!(stop);
     let mut errors = ErrorReporter::default();
     loop {
         tokio::select! {
             _ = &mut until => return Ok(()),
-            _ = &mut stop => {
+            _ = stop.recv() => {
                 println!("stopping…");
                 return Ok(());
             }
@@ -217,12 +221,13 @@ async fn watch(engine: &Engine, duration: Option<Duration>) -> anyhow::Result<()
                     if let Some(own) = ev.outputs.iter().find(|o| o.name == OWN)
                         && own.state == OutputState::Failed
                     {
-                        let why = own
-                            .last_error
-                            .as_ref()
-                            .map(ToString::to_string)
-                            .unwrap_or_else(|| "no reason given".into());
-                        anyhow::bail!("the server refused the stream: {why}");
+                        match &own.last_error {
+                            Some(e @ OutputError::KeyRejected(_)) => {
+                                anyhow::bail!("the server refused the stream: {e}")
+                            }
+                            Some(e) => anyhow::bail!("the stream to the server failed: {e}"),
+                            None => anyhow::bail!("the stream to the server failed"),
+                        }
                     }
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
@@ -281,23 +286,34 @@ impl ErrorReporter {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn stop_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Ctrl-C (SIGINT) or SIGTERM, registered up front so none is missed.
+struct StopSignal {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl StopSignal {
+    fn listen() -> anyhow::Result<StopSignal> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignal {
+                int: signal(SignalKind::interrupt()).context("listening for Ctrl-C")?,
+                term: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+        #[cfg(not(unix))]
+        Ok(StopSignal {})
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! { _ = self.int.recv() => {}, _ = self.term.recv() => {} }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// `--also` takes RTMP(S) and SRT URLs only.
@@ -318,7 +334,7 @@ mod tests {
 
     #[test]
     fn stats_line_shows_time_encoder_and_every_output() {
-        use aethex_broadcast::{OutputError, OutputKind, OutputStats, SecretUrl};
+        use aethex_broadcast::{OutputKind, OutputStats, SecretUrl};
         let output = |name: &str, state, kbps| OutputStats {
             name: name.into(),
             kind: OutputKind::Rtmp {
