@@ -208,7 +208,10 @@ impl SecretUrl {
             // The secret parts: everything after the authority, and each path segment
             // long enough to be a key (elements may log them separately).
             if let Some((_, path)) = rest.split_once(['/', '?']) {
-                for part in path.split(['/', '?', '&', '=']).filter(|p| p.len() >= 6) {
+                for part in path
+                    .split(['/', '?', '&', '=', ':'])
+                    .filter(|p| p.len() >= 6)
+                {
                     out = out.replace(part, "<redacted>");
                 }
             }

@@ -182,7 +182,11 @@ fn classify(output: &Output, err: &gst::glib::Error, text: &str, was_live: bool)
     if matches!(output.kind, OutputKind::Recording { .. }) {
         return OutputError::Write(first_line);
     }
+    // A server that accepts the TCP connection and then hangs up before any media went out
+    // refused the publish: nginx-rtmp (`deny publish`, `on_publish` 4xx), Twitch and YouTube
+    // do this for a wrong or rotated key. OBS does not retry that either.
     let refused_key = lower.contains("'publish' cmd failed")
+        || (!was_live && lower.contains("closed remotely"))
         || lower.contains("publish.badname")
         || lower.contains("rejected")
         || err.kind::<gst::ResourceError>() == Some(gst::ResourceError::NotAuthorized);
