@@ -71,8 +71,8 @@ pub(crate) fn build(
         None => main.bin.upcast::<gst::Element>(),
         Some(pip) => {
             let (x, y, w, h) = pip_rect(pip.x, pip.y, pip.width, format);
-            let cam = sources::camera_bin(
-                "video-camera",
+            let cam = sources::video_bin(
+                "video-pip",
                 &pip.source,
                 VideoFormat {
                     width: w,

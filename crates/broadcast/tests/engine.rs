@@ -386,3 +386,44 @@ async fn stream_keys_never_show_in_debug_output_or_errors() {
     );
     engine.stop().await.expect("clean stop");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn srt_destination_gets_decodable_mpeg_ts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ts = dir.path().join("srt.ts");
+    let port = support::free_port();
+    // A real SRT listener: GStreamer's srtsrc writing what it receives.
+    let mut receiver = std::process::Command::new("gst-launch-1.0")
+        .arg("srtsrc")
+        .arg(format!("uri=srt://127.0.0.1:{port}?mode=listener"))
+        .args(["!", "filesink"])
+        .arg(format!("location={}", ts.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("gst-launch-1.0 runs");
+    let settings = small(BroadcastSettings {
+        destinations: vec![Destination::new(
+            "srt",
+            format!("srt://127.0.0.1:{port}?streamid=publish:srtkey42"),
+        )],
+        reconnect: quick_retries(),
+        ..Default::default()
+    });
+    let engine = Engine::start(settings).expect("engine starts");
+    let mut stats = engine.stats();
+    let live = wait_stats(&mut stats, LONG, "srt live", |e| {
+        is(e, "srt", OutputState::Live)
+    })
+    .await;
+    wait_stats(&mut stats, LONG, "3 more seconds", |e| {
+        e.uptime_secs > live.uptime_secs + 3.0
+    })
+    .await;
+    engine.stop().await.expect("clean stop");
+    let _ = receiver.kill();
+    let _ = receiver.wait();
+    let p = probe(&ts);
+    assert_eq!(p.codecs, ["h264", "aac"], "{p:?}");
+    assert!(p.video_span > 2.0, "{p:?}");
+}

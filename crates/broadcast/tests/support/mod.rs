@@ -178,10 +178,16 @@ pub fn probe(path: &Path) -> Probe {
         path.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    let codecs = String::from_utf8_lossy(&out.stdout)
+    // MPEG-TS lists its streams twice (per program and overall): keep each codec once.
+    let mut codecs: Vec<String> = Vec::new();
+    for c in String::from_utf8_lossy(&out.stdout)
         .lines()
-        .map(|l| l.trim_matches(',').to_string())
-        .collect();
+        .map(|l| l.trim_matches(',').trim())
+    {
+        if !c.is_empty() && !codecs.iter().any(|k| k == c) {
+            codecs.push(c.to_string());
+        }
+    }
     let v = packet_times(path, "v");
     let a = packet_times(path, "a");
     let span = match (v.first(), v.last()) {
