@@ -104,12 +104,13 @@ fn run_once(
         );
     };
     output.buffers_this_connection.store(0, Ordering::SeqCst);
-    *lock(&output.feed) = Some(feed);
     let mut went_live = false;
     let result = if pipeline.set_state(gst::State::Playing).is_err() {
         Err(drain_error(output, &bus, false)
             .unwrap_or_else(|| OutputError::Setup("output would not start".into())))
     } else {
+        // Feed only a playing pipeline: the first buffer is rebased onto its running time.
+        *lock(&output.feed) = Some(feed);
         watch(output, &bus, &mut went_live)
     };
     let feed = lock(&output.feed).take();
