@@ -20,11 +20,12 @@ use gstreamer_app as gst_app;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
-use crate::error::{EngineError, from_bus_error, make};
+use crate::bus::{first_error, watch_bus};
+use crate::error::{EngineError, make};
 use crate::outputs::{self, Fanout, Output, OutputKind, Stream, lock};
 use crate::preview::{self, PreviewFrame};
 use crate::settings::BroadcastSettings;
-use crate::stats::{AudioLevel, CpuSampler, OutputRates, OutputStats, StatsEvent, rss_bytes};
+use crate::stats::{AudioLevel, OutputRates, OutputStats, StatsEvent, stats_loop};
 use crate::{encode, scene};
 
 /// How long the first encoded frame may take before start gives up.
@@ -49,14 +50,14 @@ pub struct StopReport {
 
 /// Counters and state shared with GStreamer callbacks and the helper threads.
 #[derive(Default)]
-struct Shared {
-    fanout: Arc<Fanout>,
-    frames_encoded: AtomicU64,
-    late_frames: AtomicU64,
-    encoder_skipped: AtomicU64,
-    levels: Mutex<HashMap<String, AudioLevel>>,
-    error: Mutex<Option<EngineError>>,
-    running: AtomicBool,
+pub(crate) struct Shared {
+    pub(crate) fanout: Arc<Fanout>,
+    pub(crate) frames_encoded: AtomicU64,
+    pub(crate) late_frames: AtomicU64,
+    pub(crate) encoder_skipped: AtomicU64,
+    pub(crate) levels: Mutex<HashMap<String, AudioLevel>>,
+    pub(crate) error: Mutex<Option<EngineError>>,
+    pub(crate) running: AtomicBool,
 }
 
 /// Sets the pipeline to `Null` on every exit path.
@@ -145,10 +146,16 @@ impl Engine {
         for (i, factory) in candidates.iter().enumerate() {
             result = try_start(&settings, factory).map(|s| (s, *factory));
             match &result {
-                Err(EngineError::Pipeline { element, .. })
-                    if element.contains("video-encoder") && i + 1 < candidates.len() =>
+                // A hardware encoder that is installed but unusable (no GPU, driver missing,
+                // caps refused) breaks the pipeline somewhere: try the next candidate.
+                // Device errors are the sources' fault and are reported as they are.
+                Err(err @ (EngineError::Pipeline { .. } | EngineError::Build(_)))
+                    if i + 1 < candidates.len() =>
                 {
-                    tracing::warn!(encoder = factory, "encoder failed to start; falling back");
+                    tracing::warn!(
+                        encoder = factory,
+                        "encoder failed to start ({err}); falling back"
+                    );
                 }
                 _ => break,
             }
@@ -467,116 +474,4 @@ fn try_start(settings: &BroadcastSettings, encoder: &str) -> Result<Started, Eng
         rates: scene.rates,
         preview_tx,
     })
-}
-
-fn error_of(msg: &gst::Message) -> Option<EngineError> {
-    if let gst::MessageView::Error(e) = msg.view() {
-        let element = msg
-            .src()
-            .map(|s| s.path_string().to_string())
-            .unwrap_or_else(|| "pipeline".into());
-        let debug = e.debug().map(|d| d.to_string());
-        return Some(from_bus_error(&element, &e.error(), debug.as_deref()));
-    }
-    None
-}
-
-fn first_error(bus: &gst::Bus) -> Option<EngineError> {
-    while let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error]) {
-        if let Some(err) = error_of(&msg) {
-            return Some(err);
-        }
-    }
-    None
-}
-
-fn level_of(msg: &gst::Message, names: &HashMap<String, String>) -> Option<AudioLevel> {
-    let s = msg.structure().filter(|s| s.name() == "level")?;
-    let bin = msg.src()?.parent()?.name().to_string();
-    let name = names.get(&bin)?.clone();
-    let loudest = |field: &str| -> Option<f64> {
-        let arr = s.get::<gst::glib::ValueArray>(field).ok()?;
-        arr.iter()
-            .filter_map(|v| v.get::<f64>().ok())
-            .reduce(f64::max)
-    };
-    Some(AudioLevel {
-        name,
-        rms_db: loudest("rms")?,
-        peak_db: loudest("peak")?,
-    })
-}
-
-fn watch_bus(
-    bus: &gst::Bus,
-    shared: &Shared,
-    names: &HashMap<String, String>,
-    levels_tx: &watch::Sender<Vec<AudioLevel>>,
-    eos_tx: &mpsc::Sender<()>,
-) {
-    while shared.running.load(Ordering::SeqCst) {
-        let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) else {
-            continue;
-        };
-        match msg.view() {
-            gst::MessageView::Eos(_) => {
-                let _ = eos_tx.send(());
-            }
-            gst::MessageView::Error(_) => {
-                if let Some(err) = error_of(&msg) {
-                    tracing::error!("broadcast pipeline error: {err}");
-                    *lock(&shared.error) = Some(err);
-                }
-            }
-            gst::MessageView::Element(_) => {
-                if let Some(level) = level_of(&msg, names) {
-                    let mut levels = lock(&shared.levels);
-                    levels.insert(level.name.clone(), level);
-                    let mut all: Vec<AudioLevel> = levels.values().cloned().collect();
-                    all.sort_by(|a, b| a.name.cmp(&b.name));
-                    let _ = levels_tx.send(all);
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-fn stats_loop(
-    shared: &Shared,
-    tx: &broadcast::Sender<StatsEvent>,
-    outputs: &[Arc<Output>],
-    rates: &[gst::Element],
-    encoder: &str,
-    started: Instant,
-    stop: &mpsc::Receiver<()>,
-) {
-    let mut cpu = CpuSampler::new();
-    let mut out_rates = OutputRates::new();
-    let mut last_frames = shared.frames_encoded.load(Ordering::Relaxed);
-    let mut last_at = Instant::now();
-    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(Duration::from_secs(1)) {
-        let now = Instant::now();
-        let frames = shared.frames_encoded.load(Ordering::Relaxed);
-        let fps =
-            (frames - last_frames) as f64 / now.duration_since(last_at).as_secs_f64().max(1e-3);
-        (last_frames, last_at) = (frames, now);
-        let source_drops: u64 = rates.iter().map(|r| r.property::<u64>("drop")).sum();
-        let mut audio_levels: Vec<AudioLevel> = lock(&shared.levels).values().cloned().collect();
-        audio_levels.sort_by(|a, b| a.name.cmp(&b.name));
-        let event = StatsEvent {
-            uptime_secs: started.elapsed().as_secs_f64(),
-            encoder: encoder.to_string(),
-            encoder_fps: fps,
-            frames_encoded: frames,
-            dropped_frames: source_drops + shared.encoder_skipped.load(Ordering::Relaxed),
-            late_frames: shared.late_frames.load(Ordering::Relaxed),
-            cpu_percent: cpu.sample(),
-            rss_bytes: rss_bytes(),
-            outputs: out_rates.collect(outputs),
-            audio_levels,
-            error: lock(&shared.error).clone(),
-        };
-        let _ = tx.send(event);
-    }
 }

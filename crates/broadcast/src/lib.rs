@@ -28,6 +28,9 @@
 //! # let _ = report; Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
+mod bus;
 mod encode;
 mod engine;
 mod error;

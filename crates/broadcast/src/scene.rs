@@ -47,8 +47,8 @@ pub(crate) fn pip_rect(x: f64, y: f64, width: f64, out: VideoFormat) -> (i32, i3
         ((u64::from(w) * u64::from(out.height) / u64::from(out.width.max(1))) as u32).max(16) & !1;
     let max_x = out.width.saturating_sub(w);
     let max_y = out.height.saturating_sub(h);
-    let px = ((x.clamp(0.0, 1.0) * f64::from(out.width)) as u32).min(max_x);
-    let py = ((y.clamp(0.0, 1.0) * f64::from(out.height)) as u32).min(max_y);
+    let px = ((x.clamp(0.0, 1.0) * f64::from(out.width)).round() as u32).min(max_x);
+    let py = ((y.clamp(0.0, 1.0) * f64::from(out.height)).round() as u32).min(max_y);
     (px as i32, py as i32, w, h)
 }
 
@@ -71,8 +71,8 @@ pub(crate) fn build(
         None => main.bin.upcast::<gst::Element>(),
         Some(pip) => {
             let (x, y, w, h) = pip_rect(pip.x, pip.y, pip.width, format);
-            let cam = sources::camera_bin(
-                "video-camera",
+            let cam = sources::video_bin(
+                "video-pip",
                 &pip.source,
                 VideoFormat {
                     width: w,
@@ -167,7 +167,7 @@ mod tests {
             height: 720,
             fps: 30,
         };
-        assert_eq!(pip_rect(0.7, 0.7, 0.25, out), (960, 504, 320, 180));
+        assert_eq!(pip_rect(0.7, 0.7, 0.25, out), (896, 504, 320, 180));
         let (x, y, w, h) = pip_rect(1.0, 1.0, 0.5, out);
         assert!(x as u32 + w <= 1280 && y as u32 + h <= 720);
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::sources::{AudioSource, CameraSource, VideoSource};
+use crate::sources::{AudioSource, VideoSource};
 
 /// Everything needed to start a broadcast.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -18,7 +18,7 @@ use crate::sources::{AudioSource, CameraSource, VideoSource};
 pub struct BroadcastSettings {
     /// The main picture.
     pub video: VideoSource,
-    /// Optional camera shown as picture-in-picture over the main picture.
+    /// Optional picture-in-picture (usually the camera) over the main picture.
     pub camera: Option<PictureInPicture>,
     /// Audio inputs mixed together (an empty list gives silence).
     pub audio: Vec<AudioInput>,
@@ -52,11 +52,12 @@ impl Default for BroadcastSettings {
     }
 }
 
-/// A camera drawn over the main picture. Position and size are fractions of the frame.
+/// A picture (usually the camera) drawn over the main picture. Position and size are
+/// fractions of the frame.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PictureInPicture {
-    /// Which camera.
-    pub source: CameraSource,
+    /// What to show: normally `VideoSource::Camera`.
+    pub source: VideoSource,
     /// Left edge, 0.0–1.0 of the frame width.
     pub x: f64,
     /// Top edge, 0.0–1.0 of the frame height.
@@ -208,7 +209,10 @@ impl SecretUrl {
             // The secret parts: everything after the authority, and each path segment
             // long enough to be a key (elements may log them separately).
             if let Some((_, path)) = rest.split_once(['/', '?']) {
-                for part in path.split(['/', '?', '&', '=']).filter(|p| p.len() >= 6) {
+                for part in path
+                    .split(['/', '?', '&', '=', ':'])
+                    .filter(|p| p.len() >= 6)
+                {
                     out = out.replace(part, "<redacted>");
                 }
             }

@@ -6,6 +6,14 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use std::sync::mpsc;
+use std::time::Duration;
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use tokio::sync::broadcast;
+
+use crate::engine::Shared;
 use crate::error::EngineError;
 use crate::outputs::{Output, OutputError, OutputKind, OutputState, lock};
 
@@ -153,6 +161,46 @@ impl OutputRates {
                 }
             })
             .collect()
+    }
+}
+
+/// Publishes one [`StatsEvent`] a second until `stop` is dropped.
+pub(crate) fn stats_loop(
+    shared: &Shared,
+    tx: &broadcast::Sender<StatsEvent>,
+    outputs: &[Arc<Output>],
+    rates: &[gst::Element],
+    encoder: &str,
+    started: Instant,
+    stop: &mpsc::Receiver<()>,
+) {
+    let mut cpu = CpuSampler::new();
+    let mut out_rates = OutputRates::new();
+    let mut last_frames = shared.frames_encoded.load(Ordering::Relaxed);
+    let mut last_at = Instant::now();
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(Duration::from_secs(1)) {
+        let now = Instant::now();
+        let frames = shared.frames_encoded.load(Ordering::Relaxed);
+        let fps =
+            (frames - last_frames) as f64 / now.duration_since(last_at).as_secs_f64().max(1e-3);
+        (last_frames, last_at) = (frames, now);
+        let source_drops: u64 = rates.iter().map(|r| r.property::<u64>("drop")).sum();
+        let mut audio_levels: Vec<AudioLevel> = lock(&shared.levels).values().cloned().collect();
+        audio_levels.sort_by(|a, b| a.name.cmp(&b.name));
+        let event = StatsEvent {
+            uptime_secs: started.elapsed().as_secs_f64(),
+            encoder: encoder.to_string(),
+            encoder_fps: fps,
+            frames_encoded: frames,
+            dropped_frames: source_drops + shared.encoder_skipped.load(Ordering::Relaxed),
+            late_frames: shared.late_frames.load(Ordering::Relaxed),
+            cpu_percent: cpu.sample(),
+            rss_bytes: rss_bytes(),
+            outputs: out_rates.collect(outputs),
+            audio_levels,
+            error: lock(&shared.error).clone(),
+        };
+        let _ = tx.send(event);
     }
 }
 

@@ -104,12 +104,13 @@ fn run_once(
         );
     };
     output.buffers_this_connection.store(0, Ordering::SeqCst);
-    *lock(&output.feed) = Some(feed);
     let mut went_live = false;
     let result = if pipeline.set_state(gst::State::Playing).is_err() {
         Err(drain_error(output, &bus, false)
             .unwrap_or_else(|| OutputError::Setup("output would not start".into())))
     } else {
+        // Feed only a playing pipeline: the first buffer is rebased onto its running time.
+        *lock(&output.feed) = Some(feed);
         watch(output, &bus, &mut went_live)
     };
     let feed = lock(&output.feed).take();
@@ -182,7 +183,11 @@ fn classify(output: &Output, err: &gst::glib::Error, text: &str, was_live: bool)
     if matches!(output.kind, OutputKind::Recording { .. }) {
         return OutputError::Write(first_line);
     }
+    // A server that accepts the TCP connection and then hangs up before any media went out
+    // refused the publish: nginx-rtmp (`deny publish`, `on_publish` 4xx), Twitch and YouTube
+    // do this for a wrong or rotated key. OBS does not retry that either.
     let refused_key = lower.contains("'publish' cmd failed")
+        || (!was_live && lower.contains("closed remotely"))
         || lower.contains("publish.badname")
         || lower.contains("rejected")
         || err.kind::<gst::ResourceError>() == Some(gst::ResourceError::NotAuthorized);

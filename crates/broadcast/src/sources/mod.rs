@@ -189,15 +189,6 @@ pub(crate) fn video_bin(
     video_bin_from(name, src, format)
 }
 
-/// Builds a camera bin (picture-in-picture) delivering `format`.
-pub(crate) fn camera_bin(
-    name: &str,
-    camera: &CameraSource,
-    format: VideoFormat,
-) -> Result<VideoBin, EngineError> {
-    video_bin_from(name, camera_element(camera)?, format)
-}
-
 fn video_bin_from(
     name: &str,
     src: gst::Element,
