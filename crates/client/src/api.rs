@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aethex_proto::{
     AuthResponse, BanRequest, Channel, ChannelList, ChannelPatch, Credentials, ErrorBody,
-    MeResponse, Message, MessageList, StreamKeyResponse, User, Vod, VodList,
+    MeResponse, Message, MessageList, ModeratorList, StreamKeyResponse, User, Vod, VodList,
 };
 use reqwest::{Method, RequestBuilder, StatusCode, header};
 use serde::Serialize;
@@ -319,6 +319,18 @@ impl ApiClient {
             .json(Method::POST, &["channels", name, "stream-key"], None::<&()>)
             .await?;
         Ok(Secret::new(r.stream_key))
+    }
+
+    /// `GET /channels/{name}/moderators` (owner; extension): usernames, sorted.
+    pub async fn moderators(&self, channel: &str) -> Result<Vec<String>, ApiError> {
+        let r: ModeratorList = self
+            .json(
+                Method::GET,
+                &["channels", channel, "moderators"],
+                None::<&()>,
+            )
+            .await?;
+        Ok(r.moderators)
     }
 
     /// `PUT /channels/{name}/moderators/{username}` (owner).
