@@ -8,9 +8,9 @@ mod support;
 use std::path::Path;
 
 use aethex_client::cli::config::CliConfig;
-use aethex_client::{Secret, Vault};
+use aethex_client::{ApiClient, Secret, Vault};
 use support::nginx::{NginxRtmp, probe_codecs, probe_duration};
-use support::{aethex, closed_port, text, within};
+use support::{TestServer, aethex, closed_port, text, within};
 
 fn vault() -> Option<Vault> {
     match Vault::open() {
@@ -174,4 +174,55 @@ async fn ctrl_c_stops_cleanly_with_exit_0_and_a_finished_recording() {
     );
     vault.delete_stream_key(&server).unwrap();
     vault.delete_session_token(&server).unwrap();
+}
+
+/// The whole journey with a real server for the account and the key:
+/// register → key rotate → live with a title (published to nginx-rtmp, which
+/// accepts exactly the key the server issued) → logout → live refused early.
+#[tokio::test]
+async fn journey_register_rotate_live_with_title() {
+    let Some(vault) = vault() else { return };
+    let srv = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("cfg");
+    let server = srv.url();
+    let out = aethex(
+        &cfg,
+        Some("journey password 2"),
+        &["register", "--server", &server, "--username", "erin"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = aethex(&cfg, None, &["key", "rotate"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let key = vault.stream_key(&server).unwrap().expect("key stored");
+    let nginx = NginxRtmp::start(&dir.path().join("nginx"), key.expose());
+
+    let rtmp = nginx.base();
+    let live = [
+        "live",
+        "--duration",
+        "3",
+        "--title",
+        "Morning stream",
+        "--rtmp",
+        &rtmp,
+    ];
+    let out = aethex(&cfg, None, &live).await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(!all.contains(key.expose()), "key leaked: {all}");
+    let api = ApiClient::new(&server).unwrap();
+    let channel = within("channel", api.channel("erin")).await.unwrap();
+    assert_eq!(channel.title, "Morning stream");
+    let flv = nginx.recording(key.expose());
+    assert_eq!(probe_codecs(&flv), ["h264", "aac"], "{all}");
+
+    let out = aethex(&cfg, None, &["logout"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = aethex(&cfg, None, &live).await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("no session for"), "{all}");
+    vault.delete_stream_key(&server).unwrap();
 }
