@@ -7,6 +7,8 @@
 //! - [`secret::Secret`]: a string whose `Debug`/`Display` redact it.
 //! - [`cli`]: the `aethex` command (`src/main.rs` only calls [`cli::main`]).
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod chat;
 pub mod cli;
