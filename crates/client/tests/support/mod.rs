@@ -31,18 +31,25 @@ pub struct TestServer {
     pub rtmp: SocketAddr,
     dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl TestServer {
     /// Starts a real server (SQLite, ports 0) in a fresh temporary directory.
     pub async fn start() -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let server = Server::bind(Config::for_tests(dir.path().join("data")))
-            .await
-            .expect("server binds");
+        TestServer::start_in(dir, None).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, http: Option<SocketAddr>) -> TestServer {
+        let mut config = Config::for_tests(dir.path().join("data"));
+        if let Some(addr) = http {
+            config.http = addr;
+        }
+        let server = Server::bind(config).await.expect("server binds");
         let (http, rtmp) = (server.http_addr(), server.rtmp_addr());
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(server.serve(async move {
+        let task = tokio::spawn(server.serve(async move {
             let _ = stopped.await;
         }));
         TestServer {
@@ -50,6 +57,26 @@ impl TestServer {
             rtmp,
             dir,
             stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the server and starts it again on the same HTTP port with the
+    /// same data (clients see a dropped connection, then a fresh server).
+    pub async fn restart(mut self) -> TestServer {
+        let addr = self.http;
+        self.shutdown().await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let old = std::mem::replace(&mut self.dir, dir);
+        TestServer::start_in(old, Some(addr)).await
+    }
+
+    async fn shutdown(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = within("server stop", t).await;
         }
     }
 
