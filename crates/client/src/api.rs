@@ -352,7 +352,7 @@ impl ApiClient {
         before: Option<i64>,
         limit: Option<u32>,
     ) -> Result<Vec<Message>, ApiError> {
-        let mut url = self.url(&["channels", channel, "chat"]);
+        let mut url = self.api_url(&["channels", channel, "chat"]);
         {
             let mut q = url.query_pairs_mut();
             if let Some(b) = before {
