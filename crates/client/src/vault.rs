@@ -204,9 +204,7 @@ impl Vault {
                     .map(|c| Entry::new_with_credential(Box::new(c)))
             }
             #[cfg(test)]
-            VaultBackend::Memory => {
-                unreachable!("the memory backend has no keyring entry")
-            }
+            VaultBackend::Memory => return Err(self.failure("open", "memory has no entries")),
         };
         built.map_err(|e| self.map_err("open", e))
     }
