@@ -246,12 +246,17 @@ impl Connection {
             }
             let ended = match self.open().await {
                 Ok(ws) => {
-                    failures = 0;
-                    delay = self.options.initial_backoff;
                     if !self.set_state(ConnectionState::Connected).await {
                         return;
                     }
-                    self.pump(ws).await
+                    let (ended, served) = self.pump(ws).await;
+                    // Only a connection that delivered frames counts as a
+                    // success; one closed at once keeps backing off.
+                    if served {
+                        failures = 0;
+                        delay = self.options.initial_backoff;
+                    }
+                    ended
                 }
                 Err(ended) => ended,
             };
@@ -330,13 +335,21 @@ impl Connection {
         }
     }
 
-    /// Moves frames both ways until the connection ends.
-    async fn pump(&mut self, mut ws: Ws) -> Ended {
+    /// Moves frames both ways until the connection ends; also tells whether
+    /// the server sent any frame.
+    async fn pump(&mut self, ws: Ws) -> (Ended, bool) {
+        let mut served = false;
+        let ended = self.pump_frames(ws, &mut served).await;
+        (ended, served)
+    }
+
+    async fn pump_frames(&mut self, mut ws: Ws, served: &mut bool) -> Ended {
         loop {
             tokio::select! {
                 incoming = ws.next() => match incoming {
                     Some(Ok(WsMessage::Text(text))) => match serde_json::from_str::<ServerFrame>(&text) {
                         Ok(frame) => {
+                            *served = true;
                             if self.events.send(ChatEvent::Frame(frame)).await.is_err() {
                                 let _ = ws.close(None).await;
                                 return Ended::Stop;

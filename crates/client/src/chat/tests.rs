@@ -224,3 +224,39 @@ async fn the_token_never_reaches_logs() {
     );
     assert!(!text.contains("tok_must_not_leak"), "{text}");
 }
+
+#[tokio::test]
+async fn a_server_that_hangs_up_at_once_still_gets_growing_delays() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!(
+        "ws://{}/ws/chat/alice",
+        listener.local_addr().unwrap()
+    ))
+    .unwrap();
+    // Accepts every upgrade and closes before sending anything.
+    tokio::spawn(async move {
+        loop {
+            let (ws, _) = accept(&listener).await;
+            drop(ws);
+        }
+    });
+    let opts = ChatOptions {
+        max_attempts: Some(4),
+        max_backoff: Duration::from_secs(1),
+        ..fast()
+    };
+    let mut client = ChatClient::connect_url(url, None, opts);
+    let mut delays = Vec::new();
+    loop {
+        match within(client.next_event()).await {
+            Some(ChatEvent::State(ConnectionState::Reconnecting { delay, .. })) => {
+                delays.push(delay)
+            }
+            Some(ChatEvent::State(ConnectionState::Failed { .. })) => break,
+            Some(_) => {}
+            None => panic!("ended without Failed"),
+        }
+    }
+    let ms: Vec<u128> = delays.iter().map(Duration::as_millis).collect();
+    assert_eq!(ms, [50, 100, 200]);
+}
