@@ -153,6 +153,10 @@ async fn one_encode_goes_to_two_rtmp_servers_and_the_recording() {
     let p = probe(&rec);
     assert_eq!(p.codecs, ["h264", "aac"]);
     assert!(p.video_span > 3.0, "recording: {p:?}");
+    assert!(
+        p.duration.is_some_and(|d| d > 3.0),
+        "a clean stop finalises the recording: {p:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -227,14 +231,16 @@ async fn a_destination_that_is_down_retries_and_recovers_while_the_rest_carries_
     let report = engine.stop().await.expect("clean stop");
     let uptime = report.duration_secs;
 
-    // The steady destination and the recording never had a gap.
+    // The steady destination and the recording never had a gap. (Under heavy CPU load the
+    // encoder may skip a few frames; a stall caused by the other destination would last
+    // at least its retry delay.)
     for (what, path) in [
         ("steady", steady.recordings()[0].clone()),
         ("recording", rec),
     ] {
         let p = probe(&path);
         assert!(
-            p.max_video_gap < 0.5,
+            p.max_video_gap < 1.0,
             "{what} has a gap of {} s: {p:?}",
             p.max_video_gap
         );
@@ -278,7 +284,7 @@ async fn a_refused_key_fails_that_destination_only() {
         matches!(bad.last_error, Some(OutputError::KeyRejected(_))),
         "{bad:#?}"
     );
-    assert_eq!(bad.reconnects, 0, "a refused key is not retried");
+    assert_eq!(bad.reconnects, 0, "a refused key is not retried: {bad:#?}");
     let text = serde_json::to_string(&e).expect("json");
     assert!(
         !text.contains("wrongkey987") && !text.contains("goodkey123"),

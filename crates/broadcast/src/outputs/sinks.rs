@@ -121,15 +121,26 @@ pub(super) fn build(
         pad.add_probe(
             gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
             move |_, info| {
-                let size = match info.data {
-                    Some(gst::PadProbeData::Buffer(ref b)) => b.size() as u64,
-                    Some(gst::PadProbeData::BufferList(ref l)) => l.calculate_size() as u64,
-                    _ => 0,
+                let (size, media) = match info.data {
+                    Some(gst::PadProbeData::Buffer(ref b)) => (
+                        b.size() as u64,
+                        !b.flags().contains(gst::BufferFlags::HEADER),
+                    ),
+                    Some(gst::PadProbeData::BufferList(ref l)) => (
+                        l.calculate_size() as u64,
+                        l.iter()
+                            .any(|b| !b.flags().contains(gst::BufferFlags::HEADER)),
+                    ),
+                    _ => (0, false),
                 };
                 counter.bytes.fetch_add(size, Ordering::Relaxed);
-                counter
-                    .buffers_this_connection
-                    .fetch_add(1, Ordering::Relaxed);
+                // Stream headers are cached by rtmp2sink without waiting for the connection;
+                // media buffers are what shows the connection works.
+                if media {
+                    counter
+                        .buffers_this_connection
+                        .fetch_add(1, Ordering::Relaxed);
+                }
                 gst::PadProbeReturn::Ok
             },
         );

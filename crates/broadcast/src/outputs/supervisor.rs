@@ -142,7 +142,7 @@ fn watch(output: &Arc<Output>, bus: &gst::Bus, went_live: &mut bool) -> Result<(
             }
         }
         // The sink's streaming thread hands it the next buffer only after the previous one
-        // was written, so a second buffer means the connection is up and publishing.
+        // was written, so a second media buffer means the connection is up and publishing.
         if !*went_live && output.buffers_this_connection.load(Ordering::Relaxed) >= 2 {
             *went_live = true;
             output.set_state(OutputState::Live, None);
@@ -187,7 +187,10 @@ fn classify(output: &Output, err: &gst::glib::Error, text: &str, was_live: bool)
     // refused the publish: nginx-rtmp (`deny publish`, `on_publish` 4xx), Twitch and YouTube
     // do this for a wrong or rotated key. OBS does not retry that either.
     let refused_key = lower.contains("'publish' cmd failed")
-        || (!was_live && lower.contains("closed remotely"))
+        || (!was_live
+            && ["closed remotely", "reset by peer", "broken pipe"]
+                .iter()
+                .any(|t| lower.contains(t)))
         || lower.contains("publish.badname")
         || lower.contains("rejected")
         || err.kind::<gst::ResourceError>() == Some(gst::ResourceError::NotAuthorized);

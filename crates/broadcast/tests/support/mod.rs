@@ -133,6 +133,8 @@ pub struct Probe {
     pub video_span: f64,
     /// Largest distance between consecutive video packets, seconds.
     pub max_video_gap: f64,
+    /// Duration from the container header (`None` when the file was not finalised).
+    pub duration: Option<f64>,
 }
 
 fn packet_times(path: &Path, stream: &str) -> Vec<f64> {
@@ -188,6 +190,19 @@ pub fn probe(path: &Path) -> Probe {
             codecs.push(c.to_string());
         }
     }
+    let duration = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok());
     let v = packet_times(path, "v");
     let a = packet_times(path, "a");
     let span = match (v.first(), v.last()) {
@@ -201,6 +216,7 @@ pub fn probe(path: &Path) -> Probe {
         audio_packets: a.len(),
         video_span: span,
         max_video_gap: gap,
+        duration,
     }
 }
 
