@@ -140,4 +140,23 @@ mod tests {
             "x264enc is missing: install the Debian package gstreamer1.0-plugins-ugly"
         );
     }
+
+    #[test]
+    fn device_errors_say_busy_or_unavailable() {
+        let busy = gstreamer::glib::Error::new(
+            gstreamer::ResourceError::Busy,
+            "Device '/dev/video0' is busy",
+        );
+        assert!(matches!(
+            from_bus_error("v4l2src0", &busy, None),
+            EngineError::DeviceBusy { .. }
+        ));
+        let gone = gstreamer::glib::Error::new(
+            gstreamer::ResourceError::NotFound,
+            "Cannot identify device '/dev/video9'",
+        );
+        let e = from_bus_error("v4l2src0", &gone, Some("v4l2_calls.c(627): no such file"));
+        assert!(matches!(e, EngineError::DeviceUnavailable { .. }), "{e:?}");
+        assert!(e.to_string().contains("/dev/video9"), "{e}");
+    }
 }

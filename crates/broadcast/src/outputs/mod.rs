@@ -342,3 +342,112 @@ impl Feed {
         Some(false)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(pts_ms: u64, keyframe: bool, size: usize) -> gst::Buffer {
+        let mut b = gst::Buffer::with_size(size).expect("buffer");
+        {
+            let b = b.get_mut().expect("writable");
+            b.set_pts(gst::ClockTime::from_mseconds(pts_ms));
+            if !keyframe {
+                b.set_flags(gst::BufferFlags::DELTA_UNIT);
+            }
+        }
+        b
+    }
+
+    /// An output whose sink is stuck (a blocked pad, like a stalled network) fills its
+    /// appsrc; the feed then drops video up to the next keyframe instead of growing.
+    #[test]
+    fn a_stalled_output_drops_to_the_next_keyframe_and_stays_bounded() {
+        crate::init().expect("init");
+        let pipeline = gst::Pipeline::new();
+        let caps = |name: &str| gst::Caps::builder(name).build();
+        let video = gst_app::AppSrc::builder()
+            .caps(&caps("video/x-h264"))
+            .format(gst::Format::Time)
+            .is_live(true)
+            .build();
+        let audio = gst_app::AppSrc::builder()
+            .caps(&caps("audio/mpeg"))
+            .format(gst::Format::Time)
+            .is_live(true)
+            .build();
+        let mut blocked: Option<(gst::Pad, gst::PadProbeId)> = None;
+        for src in [&video, &audio] {
+            let sink = gst::ElementFactory::make("fakesink")
+                .property("sync", false)
+                .property("async", false)
+                .build()
+                .expect("fakesink");
+            pipeline.add_many([src.upcast_ref(), &sink]).expect("add");
+            src.link(&sink).expect("link");
+            if src == &video {
+                let pad = sink.static_pad("sink").expect("pad");
+                let id = pad.add_probe(gst::PadProbeType::BLOCK_DOWNSTREAM, |_, _| {
+                    gst::PadProbeReturn::Ok
+                });
+                blocked = Some((pad, id.expect("probe")));
+            }
+        }
+        pipeline.set_state(gst::State::Playing).expect("playing");
+        let mut feed = Feed {
+            video: video.clone(),
+            audio,
+            pipeline: pipeline.clone(),
+            rebase: None,
+            dropping: false,
+            max_queued: 100_000,
+        };
+
+        let mut dropped = 0;
+        for i in 0..200u64 {
+            let keyframe = i % 15 == 0;
+            let b = frame(i * 33, keyframe, 10_000);
+            if feed.push(Stream::Video, &b, b.pts().expect("pts"), None) == Some(true) {
+                dropped += 1;
+            }
+            assert!(
+                video.current_level_bytes() <= 100_000 + 2 * 10_000,
+                "queue grew to {}",
+                video.current_level_bytes()
+            );
+        }
+        assert!(
+            dropped > 150,
+            "a stalled output drops most frames ({dropped})"
+        );
+        assert!(feed.dropping);
+
+        // The network recovers: the queue drains and sending resumes at the next keyframe.
+        let (pad, id) = blocked.expect("blocked pad");
+        pad.remove_probe(id);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while video.current_level_bytes() > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "queue never drained: {} bytes, state {:?}",
+                video.current_level_bytes(),
+                pipeline.current_state()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let delta = frame(200 * 33, false, 10_000);
+        assert_eq!(
+            feed.push(Stream::Video, &delta, delta.pts().expect("pts"), None),
+            Some(true),
+            "no delta before a keyframe"
+        );
+        let key = frame(201 * 33, true, 10_000);
+        assert_eq!(
+            feed.push(Stream::Video, &key, key.pts().expect("pts"), None),
+            Some(false),
+            "resumes on a keyframe"
+        );
+        assert!(!feed.dropping);
+        let _ = pipeline.set_state(gst::State::Null);
+    }
+}

@@ -202,3 +202,57 @@ fn classify(output: &Output, err: &gst::glib::Error, text: &str, was_live: bool)
         OutputError::Unreachable(first_line)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::{ReconnectPolicy, SecretUrl};
+
+    fn rtmp() -> Arc<Output> {
+        let url = SecretUrl::new("rtmp://127.0.0.1:1935/live/key");
+        Output::new(
+            "x".into(),
+            OutputKind::Rtmp { url },
+            ReconnectPolicy::default(),
+        )
+    }
+
+    fn err(text: &str) -> gst::glib::Error {
+        gst::glib::Error::new(gst::ResourceError::Failed, text)
+    }
+
+    #[test]
+    fn rtmp2sink_errors_map_to_what_the_user_should_do() {
+        let o = rtmp();
+        // Texts as rtmp2sink 1.22 reports them.
+        let refused_key = "Connection error: 'publish' cmd failed: connection closed remotely";
+        assert!(matches!(
+            classify(&o, &err(refused_key), refused_key, false),
+            OutputError::KeyRejected(_)
+        ));
+        let hung_up = "Connection error: connection closed remotely";
+        assert!(matches!(
+            classify(&o, &err(hung_up), hung_up, false),
+            OutputError::KeyRejected(_)
+        ));
+        assert!(matches!(
+            classify(&o, &err(hung_up), hung_up, true),
+            OutputError::ConnectionLost(_)
+        ));
+        let refused = "Connection refused: Could not connect to 127.0.0.1: Connection refused";
+        let e = classify(&o, &err(refused), refused, false);
+        assert!(matches!(e, OutputError::Unreachable(_)) && e.is_retryable());
+        let rec = Output::new(
+            "r".into(),
+            OutputKind::Recording {
+                path: "/x.mkv".into(),
+            },
+            ReconnectPolicy::default(),
+        );
+        let disk = "Error while writing to file: No space left on device";
+        assert!(matches!(
+            classify(&rec, &err(disk), disk, true),
+            OutputError::Write(_)
+        ));
+    }
+}
