@@ -33,7 +33,7 @@ export const LIVE_CONFIG: Partial<HlsConfig> = {
 export const VOD_CONFIG: Partial<HlsConfig> = { enableWorker: true, backBufferLength: 30 };
 
 /** Reloads when time has not advanced for this long while we expect playback. */
-const STALL_RELOAD_MS = 6000;
+const STALL_RELOAD_MS = 4000;
 
 /** Options of [`VideoPlayer`]. */
 export interface PlayerOptions {
@@ -114,6 +114,17 @@ export class VideoPlayer {
       const hls = new Hls(live ? LIVE_CONFIG : VOD_CONFIG);
       this.hls = hls;
       hls.on(Hls.Events.ERROR, (_event, data) => this.onHlsError(data));
+      if (live) {
+        let lastStart = -1;
+        hls.on(Hls.Events.LEVEL_LOADED, (_event, data) => {
+          // The publisher restarted and the server began a new playlist
+          // (sequence numbers went back): hls.js would wait for the old
+          // numbers, so start over on the new broadcast now.
+          const startSN = data.details.startSN;
+          if (lastStart >= 0 && startSN < lastStart) this.schedule(0, () => this.start());
+          lastStart = startSN;
+        });
+      }
       hls.attachMedia(video);
       hls.loadSource(src);
     } else {
