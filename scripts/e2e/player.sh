@@ -58,10 +58,12 @@ KEY=$(curl -sS -f -X POST "$BASE/api/v1/channels/$OWNER/stream-key" -H "authoriz
 E2E_BASE_URL=$BASE E2E_CHANNEL=$OWNER E2E_OWNER_PASSWORD=$OWNER_PASSWORD \
 E2E_VIEWER_USER=$VIEWER E2E_VIEWER_PASSWORD=$VIEWER_PASSWORD \
 E2E_PUBLISH_URL="rtmp://$RTMP/live/$KEY" E2E_ARTIFACTS="$ROOT/tests/artifacts" \
-  node ui/e2e/player.e2e.mjs
-rc=$?
-if [ $rc -ne 0 ]; then
-  echo "--- server stderr (last 40 lines)" >&2
-  tail -n 40 "$WORK/stderr" >&2
+  node ui/e2e/player.e2e.mjs | tee "$WORK/journey.log"
+rc=${PIPESTATUS[0]}
+if [ "$rc" -ne 0 ]; then
+  echo "--- server stderr (last 40 lines)"
+  tail -n 40 "$WORK/stderr"
+  # Keep the summary as the last line.
+  grep -E '^[0-9]+ passed, [0-9]+ failed' "$WORK/journey.log" | tail -n1 | grep . || echo "0 passed, 1 failed"
 fi
-exit $rc
+exit "$rc"

@@ -9,7 +9,6 @@ import { getSession, onSession, setSession } from "./session";
 import { openAuthDialog } from "./views/authDialog";
 import { createHomePage } from "./views/home";
 import type { Page } from "./views/page";
-import { createWatchPage } from "./views/watch";
 
 const app = document.querySelector<HTMLDivElement>("#app");
 let page: Page | null = null;
@@ -54,7 +53,8 @@ function pageFor(route: Route): Page {
     case "home":
       return createHomePage();
     case "channel":
-      return createWatchPage(route.channel, route.vod);
+      // The watch page carries hls.js: loaded only when needed.
+      return lazyPage(() => import("./views/watch").then((m) => m.createWatchPage(route.channel, route.vod)));
     case "not_found": {
       document.title = "Not found – AeThex Live";
       const el = h(
@@ -67,6 +67,33 @@ function pageFor(route: Route): Page {
       return { el, destroy: () => undefined };
     }
   }
+}
+
+/** A page whose code is fetched on demand; a placeholder until then. */
+function lazyPage(load: () => Promise<Page>): Page {
+  const placeholder = h("main", { class: "page-loading", attrs: { id: "main" } });
+  let inner: Page | null = null;
+  let destroyed = false;
+  load().then(
+    (p) => {
+      if (destroyed) return p.destroy();
+      inner = p;
+      placeholder.replaceWith(p.el);
+    },
+    () => {
+      replaceChildren(
+        placeholder,
+        h("section", { class: "empty-page" }, h("h1", {}, "Could not load the player"), h("p", {}, "Check your connection and reload the page.")),
+      );
+    },
+  );
+  return {
+    el: placeholder,
+    destroy() {
+      destroyed = true;
+      inner?.destroy();
+    },
+  };
 }
 
 function show(): void {

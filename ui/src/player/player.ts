@@ -6,7 +6,8 @@
 //        or the page's polling).
 // vod:   the same without the live tuning.
 
-import Hls, { type ErrorData, type HlsConfig } from "hls.js";
+import Hls from "hls.js/light";
+import type { ErrorData, HlsConfig } from "hls.js";
 import { latencyMs } from "./latency";
 import { RecoveryPolicy, type PlaybackError, type RecoveryAction } from "./recovery";
 
