@@ -199,6 +199,20 @@ try {
     return `resumed ${(took / 1000).toFixed(1)} s after the publisher restarted, state ${s.state}`;
   });
 
+  await check("the interrupted broadcast is kept as a past broadcast and plays", async () => {
+    const vods = await waitFor("a past broadcast in the API", async () => {
+      const res = await fetch(`${BASE}/api/v1/channels/${CHANNEL}/vods`);
+      const body = res.ok ? await res.json() : null;
+      return body?.vods?.length > 0 ? body.vods : null;
+    }, 30_000);
+    const { page, context } = await openWatch(browser, "vod");
+    await page.locator(`a.vod-card[href$="?vod=${vods[vods.length - 1].id}"]`).click();
+    await page.waitForSelector(".vod-banner", { timeout: 15_000 });
+    const s = await waitAdvancing(page, 1, 30_000);
+    await context.close();
+    return `${vods.length} past broadcast(s); played to t=${s.t.toFixed(1)} s`;
+  });
+
   const owner = await openWatch(browser, "owner");
   const guest = await openWatch(browser, "viewer");
   const stamp = Date.now().toString(36);

@@ -12,8 +12,9 @@
 //   node e2e/stub-server.mjs --dist dist --hls-root /tmp/hls [--seed]
 // prints `listening http=127.0.0.1:PORT rtmp=127.0.0.1:0` like the real server.
 
+import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { extname, join, normalize } from "node:path";
 
@@ -341,8 +342,30 @@ function onClientFrame(c, client, text) {
   return refuse("bad_request", "Unknown frame.");
 }
 
-// Live transitions, as the real server announces them on the chat socket.
+// Past broadcasts: every one plays the same short recording made at start-up.
+const VOD_TEMPLATE = join(HLS_ROOT, "_vod", "template");
+mkdirSync(VOD_TEMPLATE, { recursive: true });
+execFileSync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=640x360:rate=30:duration=6",
+  "-f", "lavfi", "-i", "sine=duration=6", "-c:v", "libx264", "-preset", "veryfast", "-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac",
+  "-f", "hls", "-hls_time", "2", "-hls_playlist_type", "vod", join(VOD_TEMPLATE, "index.m3u8")]);
+let nextVodId = 100;
+function addVod(channel, vod) {
+  cpSync(VOD_TEMPLATE, join(HLS_ROOT, "_vod", String(vod.id)), { recursive: true });
+  vods.set(channel, [vod, ...(vods.get(channel) ?? [])]);
+}
+const wasLive = new Map();
+
+// Live transitions, as the real server announces them on the chat socket; a
+// broadcast that ends becomes a past broadcast.
 setInterval(() => {
+  for (const c of channels.values()) {
+    const live = isLive(c.name);
+    if (wasLive.get(c.name) && !live) {
+      const id = nextVodId++;
+      addVod(c.name, { id, title: c.title || "Untitled broadcast", started_at: new Date().toISOString(), duration_seconds: 6, playlist: `/vod/${id}/index.m3u8` });
+    }
+    wasLive.set(c.name, live);
+  }
   for (const s of sockets) {
     const live = isLive(s.channel);
     if (live !== s.lastLive) {
@@ -374,11 +397,10 @@ if (SEED) {
     ["pixelpilot", "GG"],
   ];
   for (const [u, t] of lines) c.messages.push({ id: nextMessageId++, username: u, text: t, sent_at: new Date().toISOString() });
-  vods.set("demo", [
-    { id: 3, title: "Day 11: chat moderation and slow mode", started_at: "2026-11-23T18:00:00Z", duration_seconds: 7421, playlist: "/vod/3/index.m3u8" },
-    { id: 2, title: "Day 10: RTMP ingest from scratch", started_at: "2026-11-22T18:02:00Z", duration_seconds: 5380, playlist: "/vod/2/index.m3u8" },
-    { id: 1, title: "Day 9: HLS packaging", started_at: "2026-11-21T18:05:00Z", duration_seconds: 6012, playlist: "/vod/1/index.m3u8" },
-  ]);
+  addVod("demo", { id: 1, title: "Day 9: HLS packaging", started_at: "2026-11-21T18:05:00Z", duration_seconds: 6012, playlist: "/vod/1/index.m3u8" });
+  addVod("demo", { id: 2, title: "Day 10: RTMP ingest from scratch", started_at: "2026-11-22T18:02:00Z", duration_seconds: 5380, playlist: "/vod/2/index.m3u8" });
+  addVod("demo", { id: 3, title: "Day 11: chat moderation and slow mode", started_at: "2026-11-23T18:00:00Z", duration_seconds: 7421, playlist: "/vod/3/index.m3u8" });
+  addVod("chefmarco", { id: 4, title: "Fresh pasta, three ways", started_at: "2026-11-22T12:00:00Z", duration_seconds: 4210, playlist: "/vod/4/index.m3u8" });
 }
 
 server.listen(PORT, "127.0.0.1", () => {
