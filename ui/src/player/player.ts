@@ -49,10 +49,14 @@ export interface PlayerOptions {
 }
 
 /** Whether this browser should use its own HLS (Safari; iOS has no MSE). */
-export function prefersNativeHls(video: HTMLVideoElement, ua = navigator.userAgent): boolean {
+export function prefersNativeHls(
+  video: HTMLVideoElement,
+  ua = navigator.userAgent,
+  mse = Hls.isSupported(),
+): boolean {
   const native = video.canPlayType("application/vnd.apple.mpegurl") !== "";
   const safari = /^((?!chrome|chromium|android|crios|fxios).)*safari/i.test(ua);
-  return native && (safari || !Hls.isSupported());
+  return native && (safari || !mse);
 }
 
 /** Plays one HLS source with automatic recovery. */
