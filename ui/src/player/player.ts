@@ -140,6 +140,15 @@ export class VideoPlayer {
     if (live) this.watchdog = setInterval(() => this.checkStall(), 1000);
   }
 
+  /**
+   * The stream is known to be live (chat `live` frame, API poll): start now
+   * unless already playing or loading — this also cuts a pending backoff short.
+   */
+  kick(): void {
+    const waiting = this.retryTimer !== null;
+    if (waiting || this.state === "idle" || this.state === "offline" || this.state === "error") this.start();
+  }
+
   /** Stops and releases everything; the player can be started again. */
   stop(): void {
     this.clearTimers();

@@ -114,8 +114,8 @@ export function createWatchPage(name: string, vodId: number | null): Page {
     channel = { ...channel, live, title: title ?? channel.title };
     renderInfo();
     if (vodMode || !stage) return;
-    if (live && (!wasLive || stage.player.playbackState === "offline" || stage.player.playbackState === "idle")) {
-      stage.player.start();
+    if (live) {
+      stage.player.kick();
     } else if (!live && wasLive) {
       stage.showOffline(channel, latestVodHref());
       // A new past broadcast probably just appeared.
