@@ -136,7 +136,8 @@ export function createWatchPage(name: string, vodId: number | null): Page {
   function schedulePoll(): void {
     if (pollTimer) clearTimeout(pollTimer);
     if (destroyed || vodMode) return;
-    const playing = (channel?.live ?? false) && stage?.player.playbackState !== "offline";
+    const state = stage?.player.playbackState;
+    const playing = (channel?.live ?? false) && (state === "playing" || state === "buffering" || state === "loading");
     pollTimer = setTimeout(poll, playing ? POLL_LIVE_MS : POLL_OFFLINE_MS);
   }
 
