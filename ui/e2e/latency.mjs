@@ -5,7 +5,7 @@
 // frame on screen, from EXT-X-PROGRAM-DATE-TIME) every 250 ms.
 //
 //   E2E_BASE_URL=… E2E_CHANNEL=… [BENCH_SECONDS=30] node e2e/latency.mjs
-// prints samples, min, p50, p95, max in seconds.
+// prints samples, min, p50, p95, max in seconds and how often playback stalled.
 
 import { launch, VIEWPORTS } from "./browser.mjs";
 
@@ -26,6 +26,10 @@ try {
   await page.waitForFunction(() => window.__aethexPlayer?.playbackState === "playing", null, { timeout: 60_000 });
   // Let the player settle on its target latency before measuring.
   await page.waitForTimeout(5000);
+  await page.evaluate(() => {
+    window.__stalls = 0;
+    document.querySelector("video")?.addEventListener("waiting", () => window.__stalls++);
+  });
   const samples = [];
   const end = Date.now() + SECONDS * 1000;
   while (Date.now() < end) {
@@ -34,9 +38,10 @@ try {
     await page.waitForTimeout(250);
   }
   if (samples.length === 0) throw new Error("no program date on the playlist: cannot measure");
+  const stalls = await page.evaluate(() => window.__stalls);
   const s = [...samples].sort((a, b) => a - b);
   const f = (ms) => (ms / 1000).toFixed(3);
-  console.log(`glass-to-glass over ${SECONDS} s: samples=${s.length} min=${f(s[0])} s p50=${f(pct(s, 50))} s p95=${f(pct(s, 95))} s max=${f(s[s.length - 1])} s (target ≤ 1.5 s)`);
+  console.log(`glass-to-glass over ${SECONDS} s: samples=${s.length} min=${f(s[0])} s p50=${f(pct(s, 50))} s p95=${f(pct(s, 95))} s max=${f(s[s.length - 1])} s stalls=${stalls} (target ≤ 1.5 s)`);
 } finally {
   await close();
 }
