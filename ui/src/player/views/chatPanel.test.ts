@@ -129,4 +129,30 @@ describe("chat panel", () => {
     expect(input.disabled).toBe(true);
     expect(input.placeholder).toBe("You are banned from this chat");
   });
+
+  it("follows new messages at the bottom, and offers a pill when scrolled up", () => {
+    const { el, ws } = mount();
+    const list = el.querySelector<HTMLElement>(".chat-list");
+    const pill = el.querySelector<HTMLButtonElement>(".new-pill");
+    if (!list || !pill) throw new Error("no list");
+    let scrollTop = 0;
+    Object.defineProperty(list, "scrollHeight", { configurable: true, get: () => 1000 });
+    Object.defineProperty(list, "clientHeight", { configurable: true, get: () => 200 });
+    Object.defineProperty(list, "scrollTop", { configurable: true, get: () => scrollTop, set: (v: number) => (scrollTop = Math.min(v, 800)) });
+    ws.emit({ type: "hello", channel: "alice", username: null, role: "anonymous" });
+    ws.emit({ type: "history", messages: [msg(1, "bob", "one")] });
+    // At the bottom: stays at the bottom, no pill.
+    scrollTop = 800;
+    ws.emit({ type: "message", ...msg(2, "bob", "two") });
+    expect(scrollTop).toBe(800);
+    expect(pill.hidden).toBe(true);
+    // Scrolled up to read: the list stays put and the pill appears.
+    scrollTop = 100;
+    ws.emit({ type: "message", ...msg(3, "bob", "three") });
+    expect(scrollTop).toBe(100);
+    expect(pill.hidden).toBe(false);
+    pill.click();
+    expect(scrollTop).toBe(800);
+    expect(pill.hidden).toBe(true);
+  });
 });

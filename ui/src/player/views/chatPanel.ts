@@ -73,6 +73,12 @@ export function createChatPanel(channel: string, hooks: ChatPanelHooks): ChatPan
     ...SLOW_CHOICES.map((s) => h("option", { attrs: { value: s } }, s === 0 ? "Slow mode: off" : `Slow mode: ${s} s`)),
   );
   const modRow = h("div", { class: "mod-row" }, slowSelect);
+  const anonBox = h(
+    "div",
+    { class: "chat-anon" },
+    h("button", { class: "btn btn-primary", attrs: { type: "button" }, on: { click: () => void openAuthDialog("login") } }, "Sign in to chat"),
+    h("button", { class: "btn btn-ghost", attrs: { type: "button" }, on: { click: () => void openAuthDialog("register") } }, "Create account"),
+  );
 
   const el = h(
     "aside",
@@ -173,12 +179,8 @@ export function createChatPanel(channel: string, hooks: ChatPanelHooks): ChatPan
   function renderFooter(now: number): void {
     const anonymous = state.role === "anonymous";
     if (anonymous) {
-      const signIn = h("button", { class: "btn btn-primary", attrs: { type: "button" } }, "Sign in to chat");
-      signIn.addEventListener("click", () => void openAuthDialog("login"));
-      const register = h("button", { class: "btn btn-ghost", attrs: { type: "button" } }, "Create account");
-      register.addEventListener("click", () => void openAuthDialog("register"));
       if (footer.dataset.mode !== "anon") {
-        replaceChildren(footer, h("div", { class: "chat-anon" }, signIn, register));
+        replaceChildren(footer, anonBox);
         footer.dataset.mode = "anon";
       }
       return;
