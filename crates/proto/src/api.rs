@@ -215,3 +215,12 @@ pub struct ErrorDetail {
     /// Human sentence.
     pub message: String,
 }
+
+/// Answer to `GET /channels/{name}/moderators` (extension).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ModeratorList {
+    /// Usernames, sorted.
+    pub moderators: Vec<String>,
+}

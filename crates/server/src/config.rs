@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use clap::Parser;
 
 /// Everything the server can be told at start-up (see `shared/contract.md`).
-#[derive(Debug, Clone, Parser)]
+/// `Debug` redacts the database URL (it may carry a password).
+#[derive(Clone, Parser)]
 #[command(
     name = "aethex-server",
     version,
@@ -83,5 +84,76 @@ impl Config {
         ]);
         c.data_dir = Some(data_dir.into());
         c
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("http", &self.http)
+            .field("rtmp", &self.rtmp)
+            .field(
+                "database_url",
+                &self.database_url.as_ref().map(|u| redact_url(u)),
+            )
+            .field("cors_origins", &self.cors_origins)
+            .field("web_dir", &self.web_dir)
+            .field("rate_limit", &self.rate_limit)
+            .field("session_days", &self.session_days)
+            .field("secure_cookies", &self.secure_cookies)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://me:hunter2@db:5432/x"),
+            "postgres://me:***@db:5432/x"
+        );
+        assert_eq!(redact_url("sqlite:///tmp/a.db"), "sqlite:///tmp/a.db");
+        let mut c = Config::for_tests("/tmp/x");
+        c.database_url = Some("postgres://me:hunter2@db/x".into());
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn flags_have_env_names_from_the_contract() {
+        use clap::CommandFactory;
+        let cmd = Config::command();
+        for (flag, env) in [
+            ("data_dir", "AETHEX_DATA_DIR"),
+            ("http", "AETHEX_HTTP"),
+            ("rtmp", "AETHEX_RTMP"),
+            ("database_url", "AETHEX_DATABASE_URL"),
+        ] {
+            let arg = cmd
+                .get_arguments()
+                .find(|a| a.get_id() == flag)
+                .expect(flag);
+            assert_eq!(arg.get_env().and_then(|e| e.to_str()), Some(env));
+        }
+        let c = Config::parse_from(["aethex-server"]);
+        assert_eq!(c.http.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.rtmp.to_string(), "127.0.0.1:1935");
     }
 }

@@ -3,10 +3,20 @@
 //!
 //! Feature modules each own their routes (`router()`), handlers and store.
 
+pub mod auth;
+pub mod authz;
+pub mod channels;
+pub mod chat;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod http;
+pub mod openapi;
 pub mod state;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod validate;
+pub mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -21,9 +31,29 @@ pub use state::AppState;
 
 /// Builds the whole HTTP application: API, chat, media and the web player.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let api = Router::new()
+        .merge(auth::router())
+        .merge(channels::router())
+        .route("/openapi.json", get(openapi::serve))
+        .fallback(not_found);
+    let web_dir = web::web_dir(state.config.web_dir.as_deref());
+    let router = Router::new()
+        .nest("/api/v1", api)
         .route("/healthz", get(healthz))
-        .with_state(state)
+        .route("/metrics", get(http::metrics::render))
+        .merge(web::router(&web_dir))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state.clone());
+    http::layers::apply(router, &state.config)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }
 
 /// `GET /healthz`: the process is up and the database answers.
@@ -48,6 +78,11 @@ impl Server {
         let http = TcpListener::bind(config.http).await?;
         let rtmp = TcpListener::bind(config.rtmp).await?;
         let state = AppState::new(config).await?;
+        // Broadcasts left open by a crash are over: nobody is publishing yet.
+        let closed = channels::store::close_all_broadcasts(&state.db).await?;
+        if closed > 0 {
+            tracing::warn!(closed, "closed broadcasts left open by an unclean stop");
+        }
         Ok(Server { state, http, rtmp })
     }
 
@@ -78,6 +113,7 @@ impl Server {
         let Server { state, http, rtmp } = self;
         let token = tokio_util::sync::CancellationToken::new();
         let rtmp_task = tokio::spawn(ingest_placeholder(rtmp, token.clone()));
+        tokio::spawn(purge_sessions(state.clone(), token.clone()));
         let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
         let t = token.clone();
         axum::serve(http, app)
@@ -98,6 +134,21 @@ async fn ingest_placeholder(listener: TcpListener, token: tokio_util::sync::Canc
         tokio::select! {
             _ = token.cancelled() => return,
             accepted = listener.accept() => drop(accepted),
+        }
+    }
+}
+
+/// Removes expired sessions once an hour.
+async fn purge_sessions(state: AppState, token: tokio_util::sync::CancellationToken) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = token.cancelled() => return,
+            _ = tick.tick() => {
+                if let Err(e) = auth::store::purge_expired_sessions(&state.db).await {
+                    tracing::warn!(error = %e, "purging expired sessions failed");
+                }
+            }
         }
     }
 }

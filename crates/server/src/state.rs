@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::auth::LoginThrottle;
+use crate::channels::cache::ChannelCache;
+use crate::chat::ChatHub;
 use crate::config::Config;
 use crate::db::Db;
 
@@ -15,6 +18,12 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Resolved data directory (HLS, VODs, SQLite file).
     pub data_dir: PathBuf,
+    /// Failed-login throttles.
+    pub login_throttle: Arc<LoginThrottle>,
+    /// Hot channel rows.
+    pub channels: Arc<ChannelCache>,
+    /// Chat fan-out and presence.
+    pub chat: Arc<ChatHub>,
 }
 
 impl AppState {
@@ -23,10 +32,20 @@ impl AppState {
         let data_dir = config.data_dir();
         std::fs::create_dir_all(&data_dir)?;
         let db = Db::connect(&config.database_url()).await?;
-        Ok(AppState {
+        Ok(Self::with_db(config, data_dir, db))
+    }
+
+    /// State over an already connected database.
+    pub fn with_db(config: Config, data_dir: PathBuf, db: Db) -> Self {
+        // Install the metrics recorder before anything records.
+        let _ = crate::http::metrics::handle();
+        AppState {
             db,
             config: Arc::new(config),
             data_dir,
-        })
+            login_throttle: Arc::new(LoginThrottle::default()),
+            channels: Arc::new(ChannelCache::default()),
+            chat: Arc::new(ChatHub::default()),
+        }
     }
 }
