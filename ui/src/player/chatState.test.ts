@@ -68,11 +68,21 @@ describe("chatReducer", () => {
     expect(s.title).toBe("Speedrun");
   });
 
-  it("shows a rate-limit refusal without blocking the input", () => {
-    const s = run([helloBob, { type: "error", code: "rate_limited", message: "" }]);
+  it("shows a rate-limit refusal, blocking only as long as the server says", () => {
+    let s = run([helloBob, { type: "error", code: "rate_limited", message: "" }]);
     expect(s.notice?.code).toBe("rate_limited");
     expect(s.notice?.text).toMatch(/too quickly/);
     expect(canSend(s, 0)).toBe(true);
+    s = run([{ type: "error", code: "rate_limited", message: "you are sending messages too fast, wait 3 s" }], 1000, s);
+    expect(s.notice?.text).toBe("You are sending messages too fast, wait 3 s");
+    expect(cooldownSeconds(s, 1000)).toBe(3);
+  });
+
+  it("counts down a timeout from the server's sentence", () => {
+    const s = run([helloBob, { type: "error", code: "timed_out", message: "you are timed out for 42 more s" }], 0);
+    expect(s.notice?.code).toBe("timed_out");
+    expect(cooldownSeconds(s, 0)).toBe(42);
+    expect(canSend(s, 43_000)).toBe(true);
   });
 
   it("counts down slow mode after our own message and after a slow_mode refusal", () => {
@@ -81,7 +91,7 @@ describe("chatReducer", () => {
     expect(canSend(s, 5000)).toBe(false);
     expect(cooldownSeconds(s, 5000)).toBe(6);
     expect(canSend(s, 11_000)).toBe(true);
-    s = run([{ type: "error", code: "slow_mode", message: "Slow mode: wait 7 s" }], 20_000, s);
+    s = run([{ type: "error", code: "slow_mode", message: "slow mode is on, wait 7 s" }], 20_000, s);
     expect(s.notice?.code).toBe("slow_mode");
     expect(cooldownSeconds(s, 20_000)).toBe(7);
     s = run([{ type: "slow", seconds: 0 }], 20_000, s);

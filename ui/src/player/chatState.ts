@@ -167,12 +167,14 @@ function applyFrame(state: ChatState, frame: ServerFrame, now: number): ChatStat
 }
 
 function applyRefusal(state: ChatState, code: string, message: string, now: number): ChatState {
-  const notice = { code, text: message.trim() || DEFAULT_TEXT[code] || "The server refused that." };
+  const text = message.trim() || DEFAULT_TEXT[code] || "The server refused that.";
+  const notice = { code, text: text[0].toUpperCase() + text.slice(1) };
   switch (code) {
     case "banned":
       return { ...state, banned: true, notice };
     case "slow_mode":
-    case "timed_out": {
+    case "timed_out":
+    case "rate_limited": {
       const wait = secondsIn(message) ?? (code === "slow_mode" ? state.slowSeconds : 0);
       const cooldownUntil = Math.max(state.cooldownUntil, now + wait * 1000);
       return { ...state, cooldownUntil, notice };
@@ -182,9 +184,9 @@ function applyRefusal(state: ChatState, code: string, message: string, now: numb
   }
 }
 
-/** The first "N s"/"N seconds" in a server sentence, if any. */
+/** The first "N s" / "N more s" / "N seconds" in a server sentence, if any. */
 function secondsIn(text: string): number | null {
-  const m = /(\d+)\s*(?:s\b|sec|second)/i.exec(text);
+  const m = /(\d+)\s*(?:more\s+)?(?:s\b|sec|second)/i.exec(text);
   return m ? Number(m[1]) : null;
 }
 
