@@ -3,6 +3,7 @@
 # After `start_server`: BASE (http://HOST:PORT), RTMP (HOST:PORT), SERVER_PID,
 # WORK (temp dir, removed on exit, server logs in $WORK/stderr).
 # Needs ROOT set to the repository root. Functions return non-zero on failure.
+# AETHEX_SERVER_BIN=path uses that binary instead of building one.
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/aethex/target}
 SERVER_PID=
@@ -13,16 +14,20 @@ _stop_server() {
 }
 trap _stop_server EXIT
 
-# Builds the web player and the server binary.
+SERVER_BIN=${AETHEX_SERVER_BIN:-$CARGO_TARGET_DIR/debug/aethex-server}
+
+# Builds the web player and (unless AETHEX_SERVER_BIN is set) the server binary.
 build_all() {
   (cd "$ROOT/ui" && npx vite build --logLevel error) || { echo "ui build failed" >&2; return 1; }
-  cargo build -p aethex-server --quiet || { echo "cargo build -p aethex-server failed" >&2; return 1; }
-  [ -x "$CARGO_TARGET_DIR/debug/aethex-server" ] || { echo "no server binary" >&2; return 1; }
+  if [ -z "${AETHEX_SERVER_BIN:-}" ]; then
+    cargo build -p aethex-server --quiet || { echo "cargo build -p aethex-server failed" >&2; return 1; }
+  fi
+  [ -x "$SERVER_BIN" ] || { echo "no server binary at $SERVER_BIN" >&2; return 1; }
 }
 
 # Starts the server and waits for its `listening http=… rtmp=…` line.
 start_server() {
-  AETHEX_WEB_DIR="$ROOT/ui/dist" RUST_LOG=${RUST_LOG:-info} "$CARGO_TARGET_DIR/debug/aethex-server" \
+  AETHEX_WEB_DIR="$ROOT/ui/dist" RUST_LOG=${RUST_LOG:-info} "$SERVER_BIN" \
     --data-dir "$WORK/data" --http 127.0.0.1:0 --rtmp 127.0.0.1:0 >"$WORK/stdout" 2>"$WORK/stderr" &
   SERVER_PID=$!
   local line= _
