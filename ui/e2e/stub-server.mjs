@@ -27,6 +27,10 @@ const DIST = opt("dist", "dist");
 const HLS_ROOT = opt("hls-root", "/tmp/aethex-stub-hls");
 const PORT = Number(opt("port", "0"));
 const SEED = args.includes("--seed");
+// Optional: take /hls, /vod and the VOD list from a running media server
+// (e.g. the ingest feature on its own) instead of a directory.
+const UPSTREAM = opt("media-upstream", null);
+const upstreamLive = new Map();
 
 const users = new Map(); // username -> {id, username, display_name, password}
 const tokens = new Map(); // token -> username
@@ -57,6 +61,7 @@ function addUser(username, password, display_name = username) {
 const publicUser = (u) => ({ id: u.id, username: u.username, display_name: u.display_name });
 
 function isLive(name) {
+  if (UPSTREAM) return upstreamLive.get(name) ?? false;
   const p = join(HLS_ROOT, name, "index.m3u8");
   try {
     return Date.now() - statSync(p).mtimeMs < 4000;
@@ -207,6 +212,13 @@ const server = createServer(async (req, res) => {
   const url = new URL(req.url, "http://stub");
   const path = url.pathname;
   try {
+    if (UPSTREAM && (/^\/(hls|vod)\//.test(path) || /^\/api\/v1\/channels\/[a-z0-9_]+\/vods$/.test(path))) {
+      const r = await fetch(`${UPSTREAM}${path}${url.search}`);
+      const headers = { "content-type": r.headers.get("content-type") ?? "application/octet-stream", "cache-control": r.headers.get("cache-control") ?? "no-cache" };
+      res.writeHead(r.status, headers);
+      res.end(Buffer.from(await r.arrayBuffer()));
+      return;
+    }
     if (path.startsWith("/api/v1/")) return await api(req, res, path.slice(7));
     let m;
     if ((m = /^\/hls\/([a-z0-9_]+)\/([\w.-]+)$/.exec(path))) {
@@ -357,7 +369,14 @@ const wasLive = new Map();
 
 // Live transitions, as the real server announces them on the chat socket; a
 // broadcast that ends becomes a past broadcast.
-setInterval(() => {
+setInterval(async () => {
+  if (UPSTREAM) {
+    for (const name of channels.keys()) {
+      const r = await fetch(`${UPSTREAM}/hls/${name}/index.m3u8`).catch(() => null);
+      upstreamLive.set(name, r?.status === 200);
+      await r?.arrayBuffer().catch(() => undefined);
+    }
+  }
   for (const c of channels.values()) {
     const live = isLive(c.name);
     if (wasLive.get(c.name) && !live) {

@@ -35,6 +35,8 @@ export const VOD_CONFIG: Partial<HlsConfig> = { enableWorker: true, backBufferLe
 
 /** Reloads when time has not advanced for this long while we expect playback. */
 const STALL_RELOAD_MS = 4000;
+/** Reloads when a (re)start has shown no frame for this long. */
+const LOAD_TIMEOUT_MS = 10_000;
 
 /** Options of [`VideoPlayer`]. */
 export interface PlayerOptions {
@@ -249,11 +251,15 @@ export class VideoPlayer {
   }
 
   private checkStall(): void {
-    const v = this.opts.video;
-    if (v.paused || this.state === "offline" || this.state === "idle" || this.retryTimer) return;
-    if (Date.now() - this.lastProgressAt > STALL_RELOAD_MS) {
+    if (this.state === "offline" || this.state === "idle" || this.retryTimer) return;
+    // Paused by the viewer: not a stall.
+    if (this.opts.video.paused && this.state === "playing") return;
+    const limit = this.state === "loading" ? LOAD_TIMEOUT_MS : STALL_RELOAD_MS;
+    if (Date.now() - this.lastProgressAt > limit) {
+      // No error from hls.js, but no frames either (a stuck playlist, an
+      // undecodable start): reload, backing off if it keeps happening.
       this.healthyFrom = -1;
-      this.start();
+      this.apply(this.policy.onError({ kind: "other", fatal: true }, Date.now()));
     }
   }
 
