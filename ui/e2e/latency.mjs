@@ -31,10 +31,15 @@ try {
     document.querySelector("video")?.addEventListener("waiting", () => window.__stalls++);
   });
   const samples = [];
+  const behindEdge = [];
   const end = Date.now() + SECONDS * 1000;
   while (Date.now() < end) {
-    const ms = await page.evaluate(() => window.__aethexPlayer?.latencyMs() ?? null);
+    const [ms, edge] = await page.evaluate(() => {
+      const p = window.__aethexPlayer;
+      return [p?.latencyMs() ?? null, p?.secondsBehindLive() ?? null];
+    });
     if (ms !== null) samples.push(ms);
+    if (edge !== null) behindEdge.push(edge * 1000);
     await page.waitForTimeout(250);
   }
   if (samples.length === 0) throw new Error("no program date on the playlist: cannot measure");
@@ -42,6 +47,11 @@ try {
   const s = [...samples].sort((a, b) => a - b);
   const f = (ms) => (ms / 1000).toFixed(3);
   console.log(`glass-to-glass over ${SECONDS} s: samples=${s.length} min=${f(s[0])} s p50=${f(pct(s, 50))} s p95=${f(pct(s, 95))} s max=${f(s[s.length - 1])} s stalls=${stalls} (target ≤ 1.5 s)`);
+  const e = [...behindEdge].sort((a, b) => a - b);
+  const target = await page.evaluate(() => window.__aethexPlayer?.engine?.targetLatency ?? null);
+  if (e.length > 0) {
+    console.log(`  of which behind the playlist's live edge: p50=${f(pct(e, 50))} s (player target ${target ?? "n/a"} s); the rest is capture → listed in the playlist`);
+  }
 } finally {
   await close();
 }

@@ -15,12 +15,14 @@ import { RecoveryPolicy, type PlaybackError, type RecoveryAction } from "./recov
 export type PlaybackState = "idle" | "loading" | "playing" | "buffering" | "offline" | "error";
 
 /** Seconds behind the live edge hls.js aims for (small: the ≤ 1.5 s glass-to-glass goal). */
-export const TARGET_LATENCY_S = 0.5;
+export const TARGET_LATENCY_S = 0.3;
 
 /** hls.js settings for live playback. */
 export const LIVE_CONFIG: Partial<HlsConfig> = {
   lowLatencyMode: true,
   liveSyncDuration: TARGET_LATENCY_S,
+  // After a stall hls.js moves the target back; by a little, not a whole second.
+  liveSyncOnStallIncrease: 0.25,
   liveMaxLatencyDuration: 4,
   // Gentle catch-up: at most 15 % faster while behind the target.
   maxLiveSyncPlaybackRate: 1.15,
