@@ -6,7 +6,6 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 type Handler = (event: string, data: unknown) => void;
 
 const hlsMock = vi.hoisted(() => {
-  const instances: FakeHls[] = [];
   class FakeHls {
     static isSupported = () => true;
     static Events = { ERROR: "hlsError", LEVEL_LOADED: "hlsLevelLoaded" };
@@ -41,10 +40,9 @@ const hlsMock = vi.hoisted(() => {
       this.calls.push("swapAudioCodec");
     }
   }
+  const instances: FakeHls[] = [];
   return { FakeHls, instances };
 });
-type FakeHls = InstanceType<typeof hlsMock.FakeHls>;
-
 vi.mock("hls.js/light", () => ({ default: hlsMock.FakeHls }));
 
 import { LIVE_CONFIG, VideoPlayer, type PlaybackState } from "./player";
