@@ -83,7 +83,8 @@ pub struct Engine {
     supervisors: Vec<JoinHandle<()>>,
     helpers: Vec<JoinHandle<()>>,
     stop_stats: Option<mpsc::Sender<()>>,
-    eos_rx: mpsc::Receiver<()>,
+    /// In a mutex only so that `Engine` is `Sync` (the studio shares it between commands).
+    eos_rx: Mutex<mpsc::Receiver<()>>,
     recording: Option<PathBuf>,
     started: Instant,
     stopped: bool,
@@ -241,7 +242,7 @@ impl Engine {
             supervisors,
             helpers,
             stop_stats: Some(stop_tx),
-            eos_rx,
+            eos_rx: Mutex::new(eos_rx),
             recording: settings.recording.map(|r| r.path),
             started,
             stopped: false,
@@ -306,7 +307,7 @@ impl Engine {
             o.wake.notify_all();
         }
         let eos_sent = self.pipeline.0.send_event(gst::event::Eos::new());
-        let eos_ok = eos_sent && self.eos_rx.recv_timeout(EOS_TIMEOUT).is_ok();
+        let eos_ok = eos_sent && lock(&self.eos_rx).recv_timeout(EOS_TIMEOUT).is_ok();
         if !eos_ok {
             // Outputs still need their end-of-stream to finish their files and streams.
             self.shared.fanout.eos(Stream::Video);
