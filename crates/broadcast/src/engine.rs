@@ -421,11 +421,21 @@ fn try_start(settings: &BroadcastSettings, encoder: &str) -> Result<Started, Eng
     });
     let venc = encode::video_encoder(encoder, &settings.encoder)?;
     venc.set_property("name", "video-encoder");
+    // Hardware encoders may want NV12; for x264 (I420) this converter is a passthrough.
+    let convert = make("videoconvert")?;
     let parse = make("h264parse")?;
     let vcaps = make("capsfilter")?;
     vcaps.set_property("caps", encode::h264_caps());
     let vsink = encoded_sink("video-out", &shared, Stream::Video);
-    let video_chain = [&tee, &queue, &venc, &parse, &vcaps, vsink.upcast_ref()];
+    let video_chain = [
+        &tee,
+        &queue,
+        &convert,
+        &venc,
+        &parse,
+        &vcaps,
+        vsink.upcast_ref(),
+    ];
     p.add_many(video_chain).map_err(build_err)?;
     gst::Element::link_many(video_chain).map_err(build_err)?;
     scene.video_out.link(&tee).map_err(build_err)?;
