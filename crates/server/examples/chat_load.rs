@@ -85,7 +85,7 @@ async fn connect(kind: &str, addr: &str, channel: &str, token: Option<&str>) -> 
         (_, Some(t)) => format!("ws://{addr}/ws/chat/{channel}?token={t}"),
         (_, None) => format!("ws://{addr}/ws/chat/{channel}"),
     };
-    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await?;
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(&url, None, true).await?;
     if kind == "socketio" {
         // Engine.IO open packet, then join the default namespace.
         ws.next().await;
