@@ -85,11 +85,19 @@ async fn connect(kind: &str, addr: &str, channel: &str, token: Option<&str>) -> 
         (_, Some(t)) => format!("ws://{addr}/ws/chat/{channel}?token={t}"),
         (_, None) => format!("ws://{addr}/ws/chat/{channel}"),
     };
-    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await?;
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(&url, None, true).await?;
     if kind == "socketio" {
-        // Engine.IO open packet, then join the default namespace.
+        // Engine.IO open packet, then join the default namespace and wait
+        // for the server to confirm it.
         ws.next().await;
         ws.send(Message::text("40")).await?;
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) if t.as_str().starts_with("40") => break,
+                Some(Ok(_)) => {}
+                other => anyhow::bail!("socket.io connect failed: {other:?}"),
+            }
+        }
     }
     Ok(ws)
 }

@@ -72,6 +72,11 @@ pub struct Config {
     #[arg(long, env = "AETHEX_CHAT_RATE_LIMIT", default_value_t = 20)]
     pub chat_rate_limit: u32,
 
+    /// Seconds a chat client may stay silent (not even a pong) before it is
+    /// disconnected; the server pings every third of this.
+    #[arg(long, env = "AETHEX_CHAT_IDLE_TIMEOUT", default_value_t = 60)]
+    pub chat_idle_timeout: u64,
+
     /// Session lifetime in days.
     #[arg(long, env = "AETHEX_SESSION_DAYS", default_value_t = 30)]
     pub session_days: u32,

@@ -26,6 +26,7 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 pub use config::Config;
@@ -134,6 +135,11 @@ impl Server {
         let chat = state.chat.clone();
         let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
         let t = token.clone();
+        // Chat frames are small writes: Nagle's algorithm would hold each one
+        // back until the previous one is acknowledged.
+        let http = http.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(http, app)
             .with_graceful_shutdown(async move {
                 shutdown.await;

@@ -352,3 +352,39 @@ async fn handshake_and_frame_limits() {
         assert_eq!(u16::from(close.code), 1009, "{close:?}");
     }
 }
+
+#[tokio::test]
+async fn silent_clients_are_disconnected_and_answering_ones_stay() {
+    let srv = TestServer::start_with(TestDb::Sqlite, |c| c.chat_idle_timeout = 3).await;
+    register(&srv, "alice").await;
+    // This client answers pings (tungstenite replies while reading).
+    let mut lively = Chat::join(&srv, "alice", None).await;
+    // This one connects and then never reads, so it never answers a ping.
+    let (mut silent, _) = tokio_tungstenite::connect_async(chat_url(&srv, "alice", None))
+        .await
+        .expect("connect");
+    // Read the lively client for three idle periods; it must stay open.
+    let until = tokio::time::Instant::now() + Duration::from_secs(9);
+    while let Ok(frame) = tokio::time::timeout_at(until, lively.next_any("nothing")).await {
+        assert_eq!(frame["type"], "viewers", "{frame}");
+    }
+    lively.say("still open?").await;
+    lively.expect_error("not_allowed").await;
+    // The silent one was closed for idling meanwhile. Reading it now answers
+    // the queued pings into a closed socket, so the close frame may be lost
+    // to a reset; either way the connection must be over.
+    let ended = loop {
+        match tokio::time::timeout(WAIT, silent.next()).await {
+            Err(_) => break false,
+            Ok(Some(Ok(Message::Close(c)))) => {
+                if let Some(c) = c {
+                    assert_eq!(c.reason.as_str(), "idle timeout");
+                }
+                break true;
+            }
+            Ok(Some(Ok(_))) => {}
+            Ok(Some(Err(_)) | None) => break true,
+        }
+    };
+    assert!(ended, "the silent client is still connected");
+}

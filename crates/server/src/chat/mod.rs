@@ -160,6 +160,7 @@ pub struct ChatHub {
     /// Per-user rate limit and slow-mode bookkeeping.
     pub pacer: Pacer,
     shutdown: CancellationToken,
+    idle_timeout: Duration,
 }
 
 impl Default for ChatHub {
@@ -185,7 +186,19 @@ impl ChatHub {
             terms: Mutex::new(HashMap::new()),
             pacer: Pacer::new(rate_limit),
             shutdown: CancellationToken::new(),
+            idle_timeout: ws::IDLE_TIMEOUT,
         }
+    }
+
+    /// Sets how long a silent client stays connected (pings every third).
+    pub fn with_idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle_timeout = idle;
+        self
+    }
+
+    /// How long a silent client stays connected.
+    pub fn idle_timeout(&self) -> Duration {
+        self.idle_timeout
     }
 
     /// Sends `frame` to every chat client of `channel` (serialised once).

@@ -41,9 +41,8 @@ use crate::state::AppState;
 /// Largest frame or message a client may send (a 500-character message,
 /// fully `\u`-escaped, still fits). Larger closes the socket with 1009.
 pub const MAX_FRAME_BYTES: usize = 8 * 1024;
-/// The server pings this often.
-pub const PING_EVERY: Duration = Duration::from_secs(20);
-/// A client silent (not even a pong) this long is disconnected.
+/// Default for how long a client may stay silent (not even a pong) before it
+/// is disconnected (`--chat-idle-timeout`); the server pings every third.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// A write that cannot complete this long means the client stopped reading.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -223,7 +222,9 @@ async fn session(
 ) -> End {
     let shutdown = conn.hub.shutdown_token().clone();
     let mut pending = Pending::new();
-    let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    let idle = conn.hub.idle_timeout();
+    let every = idle / 3;
+    let mut ping = tokio::time::interval_at(Instant::now() + every, every);
     let mut last_heard = Instant::now();
     loop {
         let step = tokio::select! {
@@ -264,7 +265,7 @@ async fn session(
                 }
             },
             _ = ping.tick() => {
-                if last_heard.elapsed() > IDLE_TIMEOUT {
+                if last_heard.elapsed() >= idle {
                     Err(End::Close(1001, "idle timeout".into()))
                 } else {
                     write(socket, Message::Ping(Default::default())).await
