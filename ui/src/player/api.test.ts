@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ApiError, errorFrom, liveSrc, loadSession, saveSession, vodSrc } from "./api";
-import { chatUrl, parseFrame } from "./chat";
+import { chatUrl, parseFrame, viewerId } from "./chat";
 import { prefersNativeHls } from "./player";
 
 describe("errorFrom", () => {
@@ -32,6 +32,16 @@ describe("URLs", () => {
     expect(vodSrc(12)).toBe("/vod/12/index.m3u8");
     expect(chatUrl({ protocol: "http:", host: "h:1" }, "alice", null)).toBe("ws://h:1/ws/chat/alice");
     expect(chatUrl({ protocol: "https:", host: "h" }, "alice", "a b")).toBe("wss://h/ws/chat/alice?token=a%20b");
+    expect(chatUrl({ protocol: "http:", host: "h" }, "alice", null, "v1")).toBe("ws://h/ws/chat/alice?viewer=v1");
+  });
+
+  it("keeps one viewer id per browser", () => {
+    const store = new Map<string, string>();
+    const storage = { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v) };
+    const a = viewerId(storage);
+    expect(a).toMatch(/^[0-9a-f]{32}$/);
+    expect(viewerId(storage)).toBe(a);
+    expect(viewerId(null)).toBeNull();
   });
 });
 

@@ -5,11 +5,37 @@ import type { ClientFrame } from "../bindings/ClientFrame";
 import type { ServerFrame } from "../bindings/ServerFrame";
 import type { ChatEvent } from "./chatState";
 
-/** The socket URL for `channel`, with the token when signed in. */
-export function chatUrl(loc: { protocol: string; host: string }, channel: string, token: string | null): string {
+/** The socket URL for `channel`, with the token when signed in and this
+ * browser's viewer id (so a reconnecting or second tab counts once). */
+export function chatUrl(
+  loc: { protocol: string; host: string },
+  channel: string,
+  token: string | null,
+  viewer: string | null = null,
+): string {
   const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
-  const query = token ? `?token=${encodeURIComponent(token)}` : "";
+  const params = new URLSearchParams();
+  if (token) params.set("token", token);
+  if (viewer) params.set("viewer", viewer);
+  const query = params.toString() ? `?${params.toString().replace(/\+/g, "%20")}` : "";
   return `${scheme}//${loc.host}/ws/chat/${encodeURIComponent(channel)}${query}`;
+}
+
+/** A random id kept in localStorage: one per browser, not per tab or reconnect. */
+export function viewerId(storage: Pick<Storage, "getItem" | "setItem"> | null): string | null {
+  try {
+    if (!storage) return null;
+    let id = storage.getItem("aethex.viewer");
+    if (!id || !/^[A-Za-z0-9_-]{8,64}$/.test(id)) {
+      const bytes = new Uint8Array(16);
+      crypto.getRandomValues(bytes);
+      id = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+      storage.setItem("aethex.viewer", id);
+    }
+    return id;
+  } catch {
+    return null; // storage disabled: the server falls back to the IP address
+  }
 }
 
 /** Parses one text frame; `null` for anything that is not a typed JSON object. */
@@ -75,7 +101,7 @@ export class ChatConnection {
 
   private open(): void {
     this.onEvent({ type: "connecting" });
-    const ws = new WebSocket(chatUrl(location, this.channel, this.token()));
+    const ws = new WebSocket(chatUrl(location, this.channel, this.token(), viewerId(globalThis.localStorage ?? null)));
     this.ws = ws;
     ws.onmessage = (ev) => {
       const frame = parseFrame(ev.data);

@@ -52,7 +52,8 @@ const texts = (el: HTMLElement) => [...el.querySelectorAll(".msg-text")].map((n)
 describe("chat panel", () => {
   it("connects anonymously to the channel's socket and offers sign-in", () => {
     const { el, ws } = mount();
-    expect(ws.url).toMatch(/\/ws\/chat\/alice$/);
+    expect(ws.url).toMatch(/\/ws\/chat\/alice(\?viewer=[0-9a-f]{32})?$/);
+    expect(ws.url).not.toContain("token=");
     ws.emit({ type: "hello", channel: "alice", username: null, role: "anonymous" });
     expect(el.querySelector(".chat-input")).toBeNull();
     expect(el.textContent).toContain("Sign in to chat");
