@@ -83,7 +83,8 @@ pub struct Engine {
     supervisors: Vec<JoinHandle<()>>,
     helpers: Vec<JoinHandle<()>>,
     stop_stats: Option<mpsc::Sender<()>>,
-    eos_rx: mpsc::Receiver<()>,
+    /// In a mutex only so that `Engine` is `Sync` (the studio shares it between commands).
+    eos_rx: Mutex<mpsc::Receiver<()>>,
     recording: Option<PathBuf>,
     started: Instant,
     stopped: bool,
@@ -241,7 +242,7 @@ impl Engine {
             supervisors,
             helpers,
             stop_stats: Some(stop_tx),
-            eos_rx,
+            eos_rx: Mutex::new(eos_rx),
             recording: settings.recording.map(|r| r.path),
             started,
             stopped: false,
@@ -306,7 +307,7 @@ impl Engine {
             o.wake.notify_all();
         }
         let eos_sent = self.pipeline.0.send_event(gst::event::Eos::new());
-        let eos_ok = eos_sent && self.eos_rx.recv_timeout(EOS_TIMEOUT).is_ok();
+        let eos_ok = eos_sent && lock(&self.eos_rx).recv_timeout(EOS_TIMEOUT).is_ok();
         if !eos_ok {
             // Outputs still need their end-of-stream to finish their files and streams.
             self.shared.fanout.eos(Stream::Video);
@@ -420,11 +421,21 @@ fn try_start(settings: &BroadcastSettings, encoder: &str) -> Result<Started, Eng
     });
     let venc = encode::video_encoder(encoder, &settings.encoder)?;
     venc.set_property("name", "video-encoder");
+    // Hardware encoders may want NV12; for x264 (I420) this converter is a passthrough.
+    let convert = make("videoconvert")?;
     let parse = make("h264parse")?;
     let vcaps = make("capsfilter")?;
     vcaps.set_property("caps", encode::h264_caps());
     let vsink = encoded_sink("video-out", &shared, Stream::Video);
-    let video_chain = [&tee, &queue, &venc, &parse, &vcaps, vsink.upcast_ref()];
+    let video_chain = [
+        &tee,
+        &queue,
+        &convert,
+        &venc,
+        &parse,
+        &vcaps,
+        vsink.upcast_ref(),
+    ];
     p.add_many(video_chain).map_err(build_err)?;
     gst::Element::link_many(video_chain).map_err(build_err)?;
     scene.video_out.link(&tee).map_err(build_err)?;

@@ -78,3 +78,38 @@ fn recording_is_playable_after_sigkill() {
         "seconds of video survive the kill: {p:?}"
     );
 }
+
+#[test]
+fn the_engine_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Engine>();
+}
+
+#[test]
+fn dropping_the_engine_without_stop_leaves_a_playable_recording() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("dropped.mkv");
+    let mut settings = BroadcastSettings {
+        recording: Some(RecordingSettings { path: path.clone() }),
+        ..Default::default()
+    };
+    settings.encoder.width = 640;
+    settings.encoder.height = 360;
+    let engine = Engine::start(settings).expect("engine starts");
+    let mut stats = engine.stats();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < deadline, "recording never started");
+        if let Ok(e) = stats.blocking_recv()
+            && e.outputs
+                .iter()
+                .any(|o| o.state == OutputState::Live && o.bytes_total > 1_000_000)
+        {
+            break;
+        }
+    }
+    drop(engine);
+    let p = support::probe(&path);
+    assert_eq!(p.codecs, ["h264", "aac"], "{p:?}");
+    assert!(p.video_packets > 30 && p.video_span > 1.0, "{p:?}");
+}

@@ -361,12 +361,52 @@ fn a_missing_encoder_names_the_debian_package() {
     );
 }
 
+/// Log lines written by the engine's `tracing` events.
+#[derive(Clone, Default)]
+struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
+    type Writer = CapturedLogs;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn stream_keys_never_show_in_debug_output_or_errors() {
-    let port = support::free_port(); // nothing listens: the error path runs too
-    let url = format!("rtmp://127.0.0.1:{port}/live/sk_secret_4242");
+async fn stream_keys_never_show_in_debug_output_errors_or_logs() {
+    let logs = CapturedLogs::default();
+    let captured = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(logs.clone())
+        .try_init()
+        .is_ok();
+    let server = Nginx::start();
+    let port = support::free_port(); // nothing listens here
     let settings = small(BroadcastSettings {
-        destinations: vec![Destination::new("twitch", url)],
+        destinations: vec![
+            Destination::new(
+                "twitch",
+                format!("rtmp://127.0.0.1:{port}/live/sk_secret_4242"),
+            ),
+            Destination::new(
+                "youtube",
+                format!("rtmp://127.0.0.1:{}/locked/yt_secret_7777", server.port),
+            ),
+        ],
         reconnect: quick_retries(),
         ..Default::default()
     });
@@ -377,20 +417,34 @@ async fn stream_keys_never_show_in_debug_output_or_errors() {
     assert!(!shown.contains("sk_secret_4242"), "{shown}");
     let engine = Engine::start(settings).expect("engine starts");
     let mut stats = engine.stats();
-    let e = wait_stats(&mut stats, LONG, "an error for the destination", |e| {
-        output(e, "twitch").last_error.is_some()
+    // Both error paths ran: connection refused and publish refused.
+    let e = wait_stats(&mut stats, LONG, "errors for both destinations", |e| {
+        output(e, "twitch").last_error.is_some() && output(e, "youtube").last_error.is_some()
     })
     .await;
+    let report = engine.stop().await.expect("clean stop");
     let text = format!(
-        "{engine:?} {e:?} {}",
+        "{e:?} {} {report:?}",
         serde_json::to_string(&e).expect("json")
     );
-    assert!(!text.contains("sk_secret_4242"), "{text}");
+    for key in ["sk_secret_4242", "yt_secret_7777"] {
+        assert!(!text.contains(key), "{key} leaks: {text}");
+    }
     assert!(
         text.contains(&format!("127.0.0.1:{port}")),
         "the host stays visible: {text}"
     );
-    engine.stop().await.expect("clean stop");
+    if captured {
+        let logs =
+            String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(|p| p.into_inner())).to_string();
+        assert!(
+            logs.contains("output state") && logs.contains("youtube"),
+            "logs were captured: {logs}"
+        );
+        for key in ["sk_secret_4242", "yt_secret_7777"] {
+            assert!(!logs.contains(key), "{key} leaks into logs: {logs}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -26,6 +26,26 @@ pub struct Config {
     #[arg(long, env = "AETHEX_RTMP", default_value = "127.0.0.1:1935")]
     pub rtmp: SocketAddr,
 
+    /// SRT ingest listener (`srt://HOST:PORT?streamid={stream_key}`); off when absent.
+    #[arg(long, env = "AETHEX_SRT")]
+    pub srt: Option<SocketAddr>,
+
+    /// Target HLS segment length in milliseconds (segments cut at the next keyframe).
+    #[arg(long, env = "AETHEX_HLS_SEGMENT_MS", default_value_t = 1000)]
+    pub hls_segment_ms: u64,
+
+    /// Segments listed in the live playlist's sliding window.
+    #[arg(long, env = "AETHEX_HLS_WINDOW", default_value_t = 6)]
+    pub hls_window: usize,
+
+    /// Keep only the newest N recordings per channel (older VOD files deleted).
+    #[arg(long, env = "AETHEX_VOD_KEEP_COUNT")]
+    pub vod_keep_count: Option<u32>,
+
+    /// Delete recordings older than N days.
+    #[arg(long, env = "AETHEX_VOD_KEEP_DAYS")]
+    pub vod_keep_days: Option<u32>,
+
     /// `sqlite://…` (default: `{data-dir}/aethex.db`) or `postgres://…`.
     /// Not printed anywhere: it may carry a password.
     #[arg(long, env = "AETHEX_DATABASE_URL", hide_env_values = true)]
@@ -46,6 +66,16 @@ pub struct Config {
     /// Requests per second allowed from one IP address (burst is 4× this).
     #[arg(long, env = "AETHEX_RATE_LIMIT", default_value_t = 50)]
     pub rate_limit: u32,
+
+    /// Chat messages one viewer may send per 30 s in a channel (owner and
+    /// moderators get five times as many; 0 turns the limit off).
+    #[arg(long, env = "AETHEX_CHAT_RATE_LIMIT", default_value_t = 20)]
+    pub chat_rate_limit: u32,
+
+    /// Seconds a chat client may stay silent (not even a pong) before it is
+    /// disconnected; the server pings every third of this.
+    #[arg(long, env = "AETHEX_CHAT_IDLE_TIMEOUT", default_value_t = 60)]
+    pub chat_idle_timeout: u64,
 
     /// Session lifetime in days.
     #[arg(long, env = "AETHEX_SESSION_DAYS", default_value_t = 30)]

@@ -10,12 +10,15 @@ pub mod chat;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod hls;
 pub mod http;
+pub mod ingest;
 pub mod openapi;
 pub mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod validate;
+pub mod vod;
 pub mod web;
 
 use std::future::Future;
@@ -23,6 +26,7 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 pub use config::Config;
@@ -34,13 +38,18 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
         .merge(channels::router())
+        .merge(vod::api_router())
+        .merge(chat::router())
         .route("/openapi.json", get(openapi::serve))
         .fallback(not_found);
     let web_dir = web::web_dir(state.config.web_dir.as_deref());
     let router = Router::new()
         .nest("/api/v1", api)
+        .merge(chat::ws_router())
         .route("/healthz", get(healthz))
         .route("/metrics", get(http::metrics::render))
+        .merge(hls::router())
+        .merge(vod::router())
         .merge(web::router(&web_dir))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -112,29 +121,39 @@ impl Server {
     ) -> anyhow::Result<()> {
         let Server { state, http, rtmp } = self;
         let token = tokio_util::sync::CancellationToken::new();
-        let rtmp_task = tokio::spawn(ingest_placeholder(rtmp, token.clone()));
+        let rtmp_task = tokio::spawn(ingest::rtmp::serve(rtmp, state.clone(), token.clone()));
         tokio::spawn(purge_sessions(state.clone(), token.clone()));
+        let srt_task = state.config.srt.map(|addr| {
+            let (state, token) = (state.clone(), token.clone());
+            let rt = tokio::runtime::Handle::current();
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = ingest::srt::serve_blocking(addr, state, token, rt) {
+                    tracing::error!(error = %e, "SRT ingest unavailable");
+                }
+            })
+        });
+        let chat = state.chat.clone();
         let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
         let t = token.clone();
+        // Chat frames are small writes: Nagle's algorithm would hold each one
+        // back until the previous one is acknowledged.
+        let http = http.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(http, app)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 t.cancel();
+                // Upgraded chat sockets are not drained by axum: close them.
+                chat.shutdown();
             })
             .await?;
         token.cancel();
         let _ = rtmp_task.await;
-        Ok(())
-    }
-}
-
-/// Holds the RTMP port until the ingest feature takes it over.
-async fn ingest_placeholder(listener: TcpListener, token: tokio_util::sync::CancellationToken) {
-    loop {
-        tokio::select! {
-            _ = token.cancelled() => return,
-            accepted = listener.accept() => drop(accepted),
+        if let Some(task) = srt_task {
+            let _ = task.await;
         }
+        Ok(())
     }
 }
 

@@ -1,0 +1,376 @@
+//! One GStreamer pipeline per broadcast: remux (no transcode) into MPEG-TS
+//! segments, one directory per broadcast that is both the live and the VOD
+//! source.
+//!
+//! ```text
+//! appsrc (video/x-flv | video/mpegts) -> flvdemux | tsdemux
+//!     -- pad-added video --> queue -> h264parse --\
+//!     -- pad-added audio --> queue -> aacparse  ---> splitmuxsink(mpegtsmux, filesink)
+//! ```
+//!
+//! Branches are linked only when the demuxer announces a stream, so audio-only
+//! and video-only publishers work. `splitmuxsink` posts `fragment-opened` /
+//! `fragment-closed` messages; the bus task turns them into [`Segment`]s and our
+//! own playlists (see `hls::playlist`).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+
+use crate::hls::playlist::Segment;
+
+/// Most bytes queued in `appsrc` before incoming media is dropped: a stalled
+/// pipeline never grows memory without bound (about 10 s of a 6 Mbit/s stream).
+pub const MAX_QUEUED_BYTES: u64 = 8 * 1024 * 1024;
+
+/// What goes into `appsrc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    /// FLV tags re-wrapped from RTMP messages.
+    Flv,
+    /// An MPEG-TS byte stream (SRT).
+    MpegTs,
+}
+
+/// Why a pipeline could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// GStreamer could not be initialised.
+    #[error("GStreamer init failed: {0}")]
+    Init(#[from] gst::glib::Error),
+    /// A required element is not installed.
+    #[error("GStreamer element {element} missing: install {package}")]
+    MissingElement {
+        /// Factory name.
+        element: &'static str,
+        /// Debian package that provides it.
+        package: &'static str,
+    },
+    /// Building or linking the graph failed.
+    #[error("pipeline setup failed: {0}")]
+    Setup(String),
+    /// An element posted an error on the bus.
+    #[error("{element}: {message}")]
+    Element {
+        /// Name of the failing element.
+        element: String,
+        /// GStreamer's message (with debug detail).
+        message: String,
+    },
+}
+
+fn make(factory: &'static str, package: &'static str) -> Result<gst::Element, PipelineError> {
+    gst::ElementFactory::make(factory)
+        .build()
+        .map_err(|_| PipelineError::MissingElement {
+            element: factory,
+            package,
+        })
+}
+
+/// Initialises GStreamer once (cheap after the first call).
+pub fn init() -> Result<(), PipelineError> {
+    gst::init()?;
+    Ok(())
+}
+
+/// Sets the pipeline to `Null` when dropped, on every exit path.
+struct NullOnDrop(gst::Pipeline);
+
+impl Drop for NullOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.set_state(gst::State::Null);
+    }
+}
+
+/// Everything the pipeline reports while running.
+#[derive(Debug)]
+pub enum PipelineEvent {
+    /// A segment file is complete and may be listed.
+    Segment(Segment),
+    /// End of stream reached the sink: all segments are written.
+    Eos,
+    /// The pipeline failed.
+    Error(PipelineError),
+}
+
+/// A running broadcast pipeline.
+pub struct BroadcastPipeline {
+    guard: NullOnDrop,
+    appsrc: gst_app::AppSrc,
+}
+
+impl std::fmt::Debug for BroadcastPipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BroadcastPipeline")
+            .field("name", &self.guard.0.name())
+            .finish()
+    }
+}
+
+/// Whether a pushed buffer was taken or dropped because the pipeline is behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// Queued.
+    Queued,
+    /// Dropped: the queue is full.
+    Dropped,
+}
+
+impl BroadcastPipeline {
+    /// Builds and starts the pipeline writing `{prefix}_%05d.ts` into `dir`
+    /// (the prefix keeps segment URLs unique across broadcasts).
+    ///
+    /// `wallclock_base_ms` maps running time 0 to Unix milliseconds for
+    /// `EXT-X-PROGRAM-DATE-TIME`. Events arrive on the returned receiver.
+    pub fn start(
+        dir: &Path,
+        prefix: &str,
+        input: InputFormat,
+        segment: Duration,
+        wallclock_base_ms: Arc<Mutex<Option<i64>>>,
+    ) -> Result<(Self, tokio::sync::mpsc::UnboundedReceiver<PipelineEvent>), PipelineError> {
+        init()?;
+        let pipeline = gst::Pipeline::new();
+        let guard = NullOnDrop(pipeline.clone());
+
+        let caps = match input {
+            InputFormat::Flv => gst::Caps::builder("video/x-flv").build(),
+            InputFormat::MpegTs => gst::Caps::builder("video/mpegts")
+                .field("systemstream", true)
+                .field("packetsize", 188i32)
+                .build(),
+        };
+        let appsrc = gst_app::AppSrc::builder()
+            .caps(&caps)
+            .is_live(true)
+            .format(gst::Format::Bytes)
+            .max_bytes(MAX_QUEUED_BYTES)
+            .block(false)
+            .build();
+        let demux = match input {
+            InputFormat::Flv => make("flvdemux", "gstreamer1.0-plugins-good")?,
+            InputFormat::MpegTs => make("tsdemux", "gstreamer1.0-plugins-bad")?,
+        };
+        let mux = make("mpegtsmux", "gstreamer1.0-plugins-bad")?;
+        let split = make("splitmuxsink", "gstreamer1.0-plugins-good")?;
+        let location = dir.join(format!("{prefix}_%05d.ts"));
+        split.set_property("location", location.to_string_lossy().as_ref());
+        split.set_property("muxer", &mux);
+        split.set_property("max-size-time", segment.as_nanos() as u64);
+        split.set_property("send-keyframe-requests", false);
+        // Keep continuity counters and timestamps continuous across segments.
+        split.set_property("reset-muxer", false);
+
+        pipeline
+            .add_many([appsrc.upcast_ref(), &demux, &split])
+            .map_err(|e| PipelineError::Setup(e.to_string()))?;
+        appsrc
+            .link(&demux)
+            .map_err(|e| PipelineError::Setup(e.to_string()))?;
+
+        let pipeline_weak = pipeline.downgrade();
+        let split_weak = split.downgrade();
+        demux.connect_pad_added(move |_, pad| {
+            let (Some(pipeline), Some(split)) = (pipeline_weak.upgrade(), split_weak.upgrade())
+            else {
+                return;
+            };
+            if let Err(e) = link_branch(&pipeline, &split, pad) {
+                tracing::warn!(error = %e, pad = %pad.name(), "ingest: stream not recorded");
+            }
+        });
+
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let bus = pipeline
+            .bus()
+            .ok_or_else(|| PipelineError::Setup("pipeline has no bus".into()))?;
+        let dir_owned = dir.to_path_buf();
+        std::thread::Builder::new()
+            .name("ingest-bus".into())
+            .spawn(move || bus_loop(bus, tx, wallclock_base_ms, dir_owned))
+            .map_err(|e| PipelineError::Setup(format!("spawn bus thread: {e}")))?;
+
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|e| PipelineError::Setup(format!("cannot start: {e}")))?;
+        Ok((BroadcastPipeline { guard, appsrc }, rx))
+    }
+
+    /// Queues one buffer unless the pipeline is [`MAX_QUEUED_BYTES`] behind.
+    /// `force` queues anyway (sequence headers must never be lost).
+    pub fn push(&self, data: Vec<u8>, force: bool) -> Pushed {
+        if !force && self.appsrc.current_level_bytes() >= MAX_QUEUED_BYTES {
+            return Pushed::Dropped;
+        }
+        match self.appsrc.push_buffer(gst::Buffer::from_mut_slice(data)) {
+            Ok(_) => Pushed::Queued,
+            Err(_) => Pushed::Dropped,
+        }
+    }
+
+    /// Signals end of stream; the last segment is closed and [`PipelineEvent::Eos`]
+    /// follows.
+    pub fn end_of_stream(&self) {
+        let _ = self.appsrc.end_of_stream();
+    }
+
+    /// Stops the pipeline now (also happens on drop).
+    pub fn stop(self) {
+        drop(self.guard);
+    }
+}
+
+/// Links `queue ! parser` from a demuxer pad into a new `splitmuxsink` pad.
+fn link_branch(
+    pipeline: &gst::Pipeline,
+    split: &gst::Element,
+    pad: &gst::Pad,
+) -> Result<(), PipelineError> {
+    let caps = pad
+        .current_caps()
+        .or_else(|| Some(pad.query_caps(None)))
+        .ok_or_else(|| PipelineError::Setup("pad without caps".into()))?;
+    let name = caps
+        .structure(0)
+        .map(|s| s.name().to_string())
+        .unwrap_or_default();
+    let mpegversion = caps
+        .structure(0)
+        .and_then(|s| s.get::<i32>("mpegversion").ok())
+        .unwrap_or(0);
+    let (parser, package, split_pad) = match name.as_str() {
+        "video/x-h264" => ("h264parse", "gstreamer1.0-plugins-bad", "video"),
+        "video/x-h265" => ("h265parse", "gstreamer1.0-plugins-bad", "video"),
+        "audio/mpeg" if mpegversion == 1 => {
+            ("mpegaudioparse", "gstreamer1.0-plugins-good", "audio_%u")
+        }
+        "audio/mpeg" => ("aacparse", "gstreamer1.0-plugins-good", "audio_%u"),
+        other => {
+            return Err(PipelineError::Setup(format!(
+                "unsupported codec {other} (send H.264/H.265 video and AAC/MP3 audio)"
+            )));
+        }
+    };
+    let queue = make("queue", "gstreamer1.0-plugins-base")?;
+    let parse = make(parser, package)?;
+    if parser.starts_with("h26") {
+        // Every segment must start decodable: repeat SPS/PPS before each IDR.
+        parse.set_property("config-interval", -1i32);
+    }
+    pipeline
+        .add_many([&queue, &parse])
+        .map_err(|e| PipelineError::Setup(e.to_string()))?;
+    gst::Element::link_many([&queue, &parse]).map_err(|e| PipelineError::Setup(e.to_string()))?;
+    let sink_pad = split
+        .request_pad_simple(split_pad)
+        .ok_or_else(|| PipelineError::Setup(format!("splitmuxsink refused pad {split_pad}")))?;
+    let parse_src = parse
+        .static_pad("src")
+        .ok_or_else(|| PipelineError::Setup("parser without src pad".into()))?;
+    parse_src
+        .link(&sink_pad)
+        .map_err(|e| PipelineError::Setup(format!("link {parser}: {e}")))?;
+    queue
+        .sync_state_with_parent()
+        .map_err(|e| PipelineError::Setup(e.to_string()))?;
+    parse
+        .sync_state_with_parent()
+        .map_err(|e| PipelineError::Setup(e.to_string()))?;
+    let queue_sink = queue
+        .static_pad("sink")
+        .ok_or_else(|| PipelineError::Setup("queue without sink pad".into()))?;
+    pad.link(&queue_sink)
+        .map_err(|e| PipelineError::Setup(format!("link demuxer: {e}")))?;
+    Ok(())
+}
+
+/// Turns bus messages into [`PipelineEvent`]s until EOS, an error, or the
+/// receiver is gone (the broadcast ended). Runs on its own thread.
+fn bus_loop(
+    bus: gst::Bus,
+    tx: tokio::sync::mpsc::UnboundedSender<PipelineEvent>,
+    wallclock_base_ms: Arc<Mutex<Option<i64>>>,
+    dir: PathBuf,
+) {
+    let mut opened: Option<u64> = None;
+    let mut last_end: u64 = 0;
+    loop {
+        if tx.is_closed() {
+            return;
+        }
+        let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(200)) else {
+            continue;
+        };
+        use gst::MessageView;
+        tracing::trace!(message = ?msg.type_(), "ingest bus");
+        match msg.view() {
+            MessageView::Element(el) => {
+                let Some(s) = el.structure() else { continue };
+                tracing::debug!(structure = %s, "ingest element message");
+                // The first fragment opens before its running time is known (NONE).
+                let rt = s
+                    .get::<u64>("running-time")
+                    .ok()
+                    .filter(|t| *t != u64::MAX)
+                    .unwrap_or(last_end);
+                match s.name().as_str() {
+                    "splitmuxsink-fragment-opened" => opened = Some(rt),
+                    "splitmuxsink-fragment-closed" => {
+                        let Ok(location) = s.get::<String>("location") else {
+                            continue;
+                        };
+                        let start = opened.take().unwrap_or(last_end).min(rt);
+                        last_end = rt;
+                        let base = wallclock_base_ms
+                            .lock()
+                            .ok()
+                            .and_then(|b| *b)
+                            .unwrap_or_else(crate::db::now_ms);
+                        let uri = Path::new(&location)
+                            .strip_prefix(&dir)
+                            .ok()
+                            .and_then(|p| p.to_str())
+                            .unwrap_or_default()
+                            .to_string();
+                        let seg = Segment {
+                            uri,
+                            duration: rt.saturating_sub(start) as f64 / 1e9,
+                            program_date_time_ms: base + (start / 1_000_000) as i64,
+                        };
+                        if tx.send(PipelineEvent::Segment(seg)).is_err() {
+                            return;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            MessageView::Eos(_) => {
+                let _ = tx.send(PipelineEvent::Eos);
+                return;
+            }
+            MessageView::Error(err) => {
+                let element = err
+                    .src()
+                    .map(|s| s.path_string().to_string())
+                    .unwrap_or_else(|| "pipeline".into());
+                let mut message = err.error().to_string();
+                if let Some(debug) = err.debug() {
+                    message.push_str(" (");
+                    message.push_str(&debug);
+                    message.push(')');
+                }
+                let _ = tx.send(PipelineEvent::Error(PipelineError::Element {
+                    element,
+                    message,
+                }));
+                return;
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! VOD retention: keep the newest N recordings per channel and/or those
+//! younger than N days; delete the files of the rest.
+
+use std::path::Component;
+
+use crate::db::now_ms;
+use crate::state::AppState;
+use crate::vod::store;
+
+/// Applies the retention policy once; returns how many recordings were deleted.
+pub async fn apply(state: &AppState) -> anyhow::Result<usize> {
+    let keep_count = state.config.vod_keep_count;
+    let older_than = state
+        .config
+        .vod_keep_days
+        .map(|d| now_ms() - i64::from(d) * 86_400_000);
+    if keep_count.is_none() && older_than.is_none() {
+        return Ok(0);
+    }
+    let expired = store::expired(&state.db, keep_count, older_than).await?;
+    let mut deleted = 0;
+    for (id, rel_dir) in expired {
+        // Only ever delete inside the data dir, whatever the row says.
+        let rel = std::path::Path::new(&rel_dir);
+        let safe =
+            !rel_dir.is_empty() && rel.components().all(|c| matches!(c, Component::Normal(_)));
+        if safe {
+            match tokio::fs::remove_dir_all(state.data_dir.join(rel)).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(broadcast_id = id, error = %e, "delete VOD files");
+                    continue;
+                }
+            }
+        }
+        store::mark_deleted(&state.db, id).await?;
+        deleted += 1;
+    }
+    if deleted > 0 {
+        metrics::counter!("aethex_vod_deleted_total").increment(deleted as u64);
+        tracing::info!(deleted, "VOD retention applied");
+    }
+    Ok(deleted)
+}
+
+/// Runs [`apply`] without blocking the caller (after a broadcast ends).
+pub fn apply_in_background(state: AppState) {
+    tokio::spawn(async move {
+        if let Err(e) = apply(&state).await {
+            tracing::warn!(error = %e, "VOD retention failed");
+        }
+    });
+}
