@@ -109,7 +109,7 @@ impl Vault {
             }
             Ok(name) if name == "keyutils" => Vault::with_backend(VaultBackend::Keyutils),
             Ok(name) if !name.is_empty() => Err(VaultError::UnknownBackend(name)),
-            _ => match Vault::with_backend(VaultBackend::SecretService) {
+            _ => match Vault::secret_service_settled() {
                 Ok(v) => Ok(v),
                 Err(ss) => Vault::with_backend(VaultBackend::Keyutils).map_err(|ku| {
                     VaultError::NoBackend {
@@ -119,6 +119,27 @@ impl Vault {
                 }),
             },
         }
+    }
+
+    /// The Secret Service, asked up to three times: a daemon that is still
+    /// starting (D-Bus activation, a keyring being created) fails briefly.
+    fn secret_service_settled() -> Result<Vault, VaultError> {
+        let mut result = Vault::with_backend(VaultBackend::SecretService);
+        let retries = if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+            2
+        } else {
+            0 // no session bus: nothing will come up
+        };
+        for _ in 0..retries {
+            match &result {
+                Err(VaultError::Backend { .. }) => {
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    result = Vault::with_backend(VaultBackend::SecretService);
+                }
+                _ => break,
+            }
+        }
+        result
     }
 
     /// Opens one backend after proving it stores a value and reads it back

@@ -10,7 +10,7 @@ use std::path::Path;
 use aethex_client::cli::config::CliConfig;
 use aethex_client::{ApiClient, Secret, Vault};
 use support::nginx::{NginxRtmp, probe_codecs, probe_duration};
-use support::{TestServer, aethex, closed_port, text, within};
+use support::{TestServer, aethex, closed_port, has_route, text, within};
 
 fn vault() -> Option<Vault> {
     match Vault::open() {
@@ -225,4 +225,121 @@ async fn journey_register_rotate_live_with_title() {
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("no session for"), "{all}");
     vault.delete_stream_key(&server).unwrap();
+}
+
+/// The contract's CLI journey on the real server: login → key rotate →
+/// live 10 s → HLS appears while live, a VOD afterwards; then a rotated-away
+/// key is refused by the server and `live` exits non-zero.
+#[tokio::test]
+async fn journey_login_rotate_live_hls_on_the_real_server() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let Some(vault) = vault() else { return };
+    let srv = TestServer::start().await;
+    if !has_route(&srv, "/api/v1/channels/nobody/vods").await {
+        return;
+    }
+    let server = srv.url();
+    let api = ApiClient::new(&server).unwrap();
+    within(
+        "register",
+        api.register("frank", &Secret::new("frank password 1")),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("cfg");
+    let rtmp = srv.rtmp_url();
+    let out = aethex(
+        &cfg,
+        Some("frank password 1"),
+        &[
+            "login",
+            "--server",
+            &server,
+            "--username",
+            "frank",
+            "--rtmp",
+            &rtmp,
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = aethex(&cfg, None, &["key", "rotate"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_aethex"))
+        .args(["live", "--duration", "10", "--title", "HLS check"])
+        .env("AETHEX_CONFIG_DIR", &cfg)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let printer = tokio::spawn(async move {
+        let mut lines = BufReader::new(stdout).lines();
+        let mut all = Vec::new();
+        while let Ok(Some(l)) = lines.next_line().await {
+            all.push(l);
+        }
+        all
+    });
+    // While live: the channel says so and its HLS playlist lists segments.
+    let http = reqwest::Client::new();
+    let playlist = format!("{server}/hls/frank/index.m3u8");
+    let body = within("HLS playlist with a segment", async {
+        loop {
+            if let Ok(r) = http.get(&playlist).send().await
+                && r.status().is_success()
+                && let Ok(b) = r.text().await
+                && b.contains("#EXTINF")
+            {
+                return b;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    assert!(body.contains("#EXT-X-PROGRAM-DATE-TIME"), "{body}");
+    let ch = within("channel", api.channel("frank")).await.unwrap();
+    assert!(ch.live, "{ch:?}");
+    assert_eq!(ch.title, "HLS check");
+
+    let status = within("live ends", child.wait()).await.unwrap();
+    let lines = printer.await.unwrap();
+    assert_eq!(status.code(), Some(0), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l.contains("own server live"))
+            .count()
+            >= 5,
+        "{lines:?}"
+    );
+    let vods = within("vods", async {
+        loop {
+            let v = api.vods("frank").await.unwrap();
+            if !v.is_empty() {
+                return v;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    assert!(vods[0].duration_seconds >= 5.0, "{vods:?}");
+
+    // Rotate on the server behind the CLI's back: the stored key is now dead.
+    let token = vault.session_token(&server).unwrap().unwrap();
+    within(
+        "rotate",
+        api.clone().with_token(token).rotate_stream_key("frank"),
+    )
+    .await
+    .unwrap();
+    let out = aethex(&cfg, None, &["live", "--duration", "60"]).await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("the server refused the stream"), "{all}");
+    vault.delete_stream_key(&server).unwrap();
+    vault.delete_session_token(&server).unwrap();
 }

@@ -180,3 +180,25 @@ impl LogCapture {
         String::from_utf8_lossy(&self.buf.lock().expect("log buffer")).into_owned()
     }
 }
+
+/// Whether the server has a route for `GET path` (its fallback answers 404
+/// "route not found"); lets journeys on routes that land later skip until then.
+pub async fn has_route(srv: &TestServer, path: &str) -> bool {
+    let res = within(
+        "route probe",
+        reqwest::Client::new()
+            .get(format!("{}{path}", srv.url()))
+            .send(),
+    )
+    .await
+    .expect("server answers");
+    if res.status() != reqwest::StatusCode::NOT_FOUND {
+        return true;
+    }
+    let body = res.text().await.unwrap_or_default();
+    let has = !body.contains("route not found");
+    if !has {
+        eprintln!("skipped: this server build has no route for {path}");
+    }
+    has
+}
