@@ -15,7 +15,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/aethex/target}
 DUR=${DUR:-30}; SEG_MS=${SEG_MS:-1000}; GOP=${GOP:-15}
 cargo build --release -q -p aethex-server --bin aethex-server
 BIN=$CARGO_TARGET_DIR/release/aethex-server
-TMP=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$TMP"' EXIT
+TMP=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; sleep 1; [ -n "${KEEP:-}" ] || rm -rf "$TMP"; [ -z "${KEEP:-}" ] || echo "kept $TMP"' EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 field() { for _ in $(seq 100); do l=$(grep -m1 '^listening' "$1" 2>/dev/null) && { echo "$l" | sed "s/.*$2=\([^ ]*\).*/\1/"; return; }; sleep 0.1; done; echo "no listening line in $1" >&2; exit 1; }
@@ -49,7 +49,7 @@ sleep 0.5
 ffmpeg -hide_banner -nostdin -loglevel error -re \
   -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000 \
   -map 0:v -map 1:a -c:v libx264 -preset veryfast -tune zerolatency -b:v 3M \
-  -g "$GOP" -keyint_min "$GOP" -sc_threshold 0 -pix_fmt yuv420p -c:a aac -b:a 128k \
+  -g "$GOP" -keyint_min "$GOP" -sc_threshold 0 -pix_fmt yuv420p -c:a aac -b:a 128k -flags +global_header \
   -f tee "[f=flv:onfail=ignore]rtmp://$RTMP/live/$KEY|[f=flv:onfail=ignore]rtmp://127.0.0.1:$NGX_PORT/live/bench" \
   2>"$TMP/ffmpeg.err" &
 FF_PID=$!
@@ -75,14 +75,18 @@ while time.time() - t0 < 60:
 else:
     sys.exit("no HLS output from one of the servers within 60 s")
 time.sleep(3)
+# Phase 1: CPU and RSS, nothing else talking to either server.
 c0 = {p: cpu(p) for p in (srv, ngx)}; start = time.time()
-rs = {srv: [], ngx: []}; seen = {}; first_delay = []; last_delay = []
-next_rss = start
+rs = {srv: [], ngx: []}
+while time.time() - start < dur:
+    for p in rs: rs[p].append(rss(p))
+    time.sleep(1)
+el = time.time() - start
+cpu_pct = {p: 100 * (cpu(p) - c0[p]) / el for p in (srv, ngx)}
+# Phase 2: frame -> playlist delay, polling the live playlist every 20 ms.
+seen = {}; first_delay = []; last_delay = []; start = time.time()
 while time.time() - start < dur:
     now = time.time()
-    if now >= next_rss:
-        for p in rs: rs[p].append(rss(p))
-        next_rss += 1
     text = playlist()
     if text:
         pdt = None; extinf = None
@@ -97,8 +101,6 @@ while time.time() - start < dur:
                     if now - start > 0.5:   # skip segments listed before we started polling
                         first_delay.append(now - pdt); last_delay.append(now - pdt - extinf)
     time.sleep(0.02)
-el = time.time() - start
-cpu_pct = {p: 100 * (cpu(p) - c0[p]) / el for p in (srv, ngx)}
 def q(v, p): v = sorted(v); return v[min(len(v) - 1, int(p * len(v)))]
 print(f"\n720p30 ~3.1 Mbit/s RTMP ingest -> HLS remux, {el:.0f} s, same stream to both")
 print(f"{'server':<28}{'CPU % of 1 core':>18}{'RSS MB mean':>14}{'RSS MB max':>12}")
