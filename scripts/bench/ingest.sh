@@ -7,12 +7,12 @@
 # for every segment, (time it first appears in the live playlist) minus
 # (its EXT-X-PROGRAM-DATE-TIME = wall-clock arrival of its first frame), and
 # the same for its last frame (+ EXTINF).
-# Knobs: DUR (s, default 30), SEG_MS (aethex --hls-segment-ms, default 1000),
+# Knobs: DUR (s, default 30), SEG_MS (aethex --hls-segment-ms, default 500),
 # GOP (frames, default 15 = 0.5 s at 30 fps).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/aethex/target}
-DUR=${DUR:-30}; SEG_MS=${SEG_MS:-1000}; GOP=${GOP:-15}
+DUR=${DUR:-30}; SEG_MS=${SEG_MS:-500}; GOP=${GOP:-15}
 cargo build --release -q -p aethex-server --bin aethex-server
 BIN=$CARGO_TARGET_DIR/release/aethex-server
 TMP=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; sleep 1; [ -n "${KEEP:-}" ] || rm -rf "$TMP"; [ -z "${KEEP:-}" ] || echo "kept $TMP"' EXIT
