@@ -1,5 +1,7 @@
 import { defineConfig } from "vitest/config";
-import { resolve } from "node:path";
+
+// Absolute path of a file next to this config (no Node typings needed).
+const here = (file: string) => decodeURIComponent(new URL(file, import.meta.url).pathname);
 
 // Two front-ends from one build: the web player (index.html, served by
 // aethex-server at / and /{channel}) and the studio (studio.html, the Tauri window).
@@ -12,8 +14,8 @@ export default defineConfig({
     emptyOutDir: true,
     rollupOptions: {
       input: {
-        player: resolve(__dirname, "index.html"),
-        studio: resolve(__dirname, "studio.html"),
+        player: here("index.html"),
+        studio: here("studio.html"),
       },
     },
   },

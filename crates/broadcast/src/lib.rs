@@ -1,8 +1,59 @@
-//! AeThex Live broadcast engine (GStreamer).
+//! AeThex Live broadcast engine (GStreamer): capture, one encode, many destinations,
+//! a crash-safe recording, preview frames and stats.
 //!
 //! ```text
-//! sources -> compositor/audiomixer -> x264enc/avenc_aac -> tee -> [rtmp… | srt… | recording | preview]
+//! sources/ ─ scene.rs (compositor PiP, audiomixer + volume + level)
+//!          ─ encode.rs (x264enc | vaapih264enc | nvh264enc, avenc_aac | voaacenc)
+//!          ─ appsinks ─ outputs/ Fanout ─ one small pipeline per output:
+//!                                          rtmp(s): flvmux ─ rtmp2sink
+//!                                          srt:     mpegtsmux alignment=7 ─ srtsink
+//!                                          record:  matroskamux ─ filesink
+//!          ─ tee ─ preview.rs (640x360 JPEG ─ bounded broadcast channel)
+//! stats.rs: one StatsEvent a second (bitrates, fps, drops, states, CPU)
 //! ```
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), aethex_broadcast::EngineError> {
+//! use aethex_broadcast::{BroadcastSettings, Destination, Engine};
+//! let settings = BroadcastSettings {
+//!     destinations: vec![Destination::new("own server", "rtmp://127.0.0.1:1935/live/KEY")],
+//!     ..Default::default()
+//! };
+//! let engine = Engine::start(settings)?;
+//! let mut stats = engine.stats();
+//! if let Ok(event) = stats.recv().await {
+//!     println!("{:.0} fps", event.encoder_fps);
+//! }
+//! let report = engine.stop().await?;
+//! # let _ = report; Ok(()) }
+//! ```
+
+#![warn(missing_docs)]
+
+mod bus;
+mod encode;
+mod engine;
+mod error;
+mod outputs;
+mod preview;
+mod scene;
+mod settings;
+mod sources;
+mod stats;
+
+pub use engine::{Engine, StopReport};
+pub use error::{EngineError, package_for};
+pub use outputs::{OutputError, OutputKind, OutputState};
+pub use preview::PreviewFrame;
+pub use settings::{
+    AudioInput, BroadcastSettings, Destination, EncoderChoice, EncoderSettings, PictureInPicture,
+    PreviewSettings, ReconnectPolicy, RecordingSettings, SecretUrl,
+};
+pub use sources::{
+    AudioSource, CameraSource, Device, DeviceKind, PipeWireStream, ScreenSource, VideoSource,
+    list_devices,
+};
+pub use stats::{AudioLevel, OutputStats, StatsEvent};
 
 /// Initialises GStreamer once; safe to call many times.
 pub fn init() -> Result<(), gstreamer::glib::Error> {

@@ -1,6 +1,5 @@
-//! `aethex`: the headless studio CLI.
+//! `aethex`: the headless studio CLI (see `aethex --help`).
 
-fn main() {
-    eprintln!("aethex: not built yet");
-    std::process::exit(2);
+fn main() -> std::process::ExitCode {
+    aethex_client::cli::main()
 }

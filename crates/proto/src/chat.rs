@@ -126,6 +126,69 @@ pub enum ServerFrame {
     },
 }
 
+/// Body of `PUT /channels/{name}/slow-mode` (extension).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SlowMode {
+    /// Seconds between one person's messages, 0 = off (at most one day).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub seconds: u64,
+}
+
+/// Body of `POST /channels/{name}/blocked-terms` (extension).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BlockedTerm {
+    /// Matched case-insensitively anywhere in a message (1–50 characters).
+    pub term: String,
+}
+
+/// Answer to `GET /channels/{name}/blocked-terms` (extension).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BlockedTermList {
+    /// Lower-case terms, sorted.
+    pub terms: Vec<String>,
+}
+
+/// One moderation action: who did what to whom, when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ModLogEntry {
+    /// Grows with time within a channel.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub id: i64,
+    /// Who acted.
+    pub actor: String,
+    /// `delete`, `timeout`, `ban`, `unban`, `slow`, `add_term`, `remove_term`,
+    /// `add_moderator`, `remove_moderator`.
+    pub action: String,
+    /// The user acted on, if any.
+    pub target: Option<String>,
+    /// The message acted on, if any.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+    pub message_id: Option<i64>,
+    /// Extra detail: timeout seconds, slow-mode seconds, the term.
+    pub detail: String,
+    /// RFC 3339 time of the action.
+    pub at: String,
+}
+
+/// Answer to `GET /channels/{name}/mod-log` (extension): newest last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ModLog {
+    /// Oldest first.
+    pub entries: Vec<ModLogEntry>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

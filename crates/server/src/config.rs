@@ -67,6 +67,16 @@ pub struct Config {
     #[arg(long, env = "AETHEX_RATE_LIMIT", default_value_t = 50)]
     pub rate_limit: u32,
 
+    /// Chat messages one viewer may send per 30 s in a channel (owner and
+    /// moderators get five times as many; 0 turns the limit off).
+    #[arg(long, env = "AETHEX_CHAT_RATE_LIMIT", default_value_t = 20)]
+    pub chat_rate_limit: u32,
+
+    /// Seconds a chat client may stay silent (not even a pong) before it is
+    /// disconnected; the server pings every third of this.
+    #[arg(long, env = "AETHEX_CHAT_IDLE_TIMEOUT", default_value_t = 60)]
+    pub chat_idle_timeout: u64,
+
     /// Session lifetime in days.
     #[arg(long, env = "AETHEX_SESSION_DAYS", default_value_t = 30)]
     pub session_days: u32,

@@ -26,6 +26,7 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 pub use config::Config;
@@ -38,11 +39,13 @@ pub fn app(state: AppState) -> Router {
         .merge(auth::router())
         .merge(channels::router())
         .merge(vod::api_router())
+        .merge(chat::router())
         .route("/openapi.json", get(openapi::serve))
         .fallback(not_found);
     let web_dir = web::web_dir(state.config.web_dir.as_deref());
     let router = Router::new()
         .nest("/api/v1", api)
+        .merge(chat::ws_router())
         .route("/healthz", get(healthz))
         .route("/metrics", get(http::metrics::render))
         .merge(hls::router())
@@ -129,12 +132,20 @@ impl Server {
                 }
             })
         });
+        let chat = state.chat.clone();
         let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
         let t = token.clone();
+        // Chat frames are small writes: Nagle's algorithm would hold each one
+        // back until the previous one is acknowledged.
+        let http = http.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(http, app)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 t.cancel();
+                // Upgraded chat sockets are not drained by axum: close them.
+                chat.shutdown();
             })
             .await?;
         token.cancel();

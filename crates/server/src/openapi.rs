@@ -14,10 +14,14 @@ use utoipa::{Modify, OpenApi};
         crate::channels::list, crate::channels::get_one, crate::channels::patch,
         crate::channels::rotate_key, crate::channels::list_moderators,
         crate::channels::add_moderator, crate::channels::remove_moderator,
+        crate::chat::rest::history, crate::chat::rest::delete_message, crate::chat::rest::ban,
+        crate::chat::rest::unban, crate::chat::rest::slow_mode, crate::chat::rest::list_terms,
+        crate::chat::rest::add_term, crate::chat::rest::remove_term, crate::chat::rest::mod_log,
     ),
     modifiers(&BearerAuth),
     tags((name = "auth", description = "accounts and sessions"),
-         (name = "channels", description = "channels, stream keys, moderators"))
+         (name = "channels", description = "channels, stream keys, moderators"),
+         (name = "chat", description = "chat history and moderation (WebSocket: /ws/chat/{channel}, see docs/chat.md)"))
 )]
 pub struct ApiDoc;
 

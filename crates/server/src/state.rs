@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::auth::LoginThrottle;
 use crate::channels::cache::ChannelCache;
@@ -41,13 +42,17 @@ impl AppState {
     pub fn with_db(config: Config, data_dir: PathBuf, db: Db) -> Self {
         // Install the metrics recorder before anything records.
         let _ = crate::http::metrics::handle();
+        let chat = Arc::new(
+            ChatHub::new(config.chat_rate_limit)
+                .with_idle_timeout(Duration::from_secs(config.chat_idle_timeout.max(3))),
+        );
         AppState {
             db,
             config: Arc::new(config),
             data_dir,
             login_throttle: Arc::new(LoginThrottle::default()),
             channels: Arc::new(ChannelCache::default()),
-            chat: Arc::new(ChatHub::default()),
+            chat,
             live: Arc::default(),
         }
     }

@@ -1,0 +1,290 @@
+//! Capture sources. Each source becomes a bin with one `src` ghost pad that already
+//! delivers the scene's format (raw video at the output size and rate, or 48 kHz stereo
+//! audio), so the scene only links bins.
+//!
+//! ```text
+//! video: videotestsrc | ximagesrc | pipewiresrc | v4l2src -> queue -> videoconvert -> videoscale -> videorate -> caps
+//! audio: audiotestsrc | pulsesrc (mic or monitor)         -> audioconvert -> audioresample -> caps -> volume -> level
+//! ```
+
+mod devices;
+
+pub use devices::{Device, DeviceKind, list_devices};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EngineError, make};
+
+/// The main picture.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum VideoSource {
+    /// Colour bars, always available (tests, sound checks).
+    #[default]
+    TestPattern,
+    /// The desktop.
+    Screen(ScreenSource),
+    /// A webcam as the main picture.
+    Camera(CameraSource),
+}
+
+/// Screen capture: X11 through `ximagesrc`, Wayland through `pipewiresrc`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScreenSource {
+    /// X11 display (`:0`); `None` uses `$DISPLAY`.
+    pub display: Option<String>,
+    /// On Wayland: the PipeWire stream the desktop portal (ScreenCast) handed out.
+    pub pipewire: Option<PipeWireStream>,
+}
+
+/// A PipeWire stream granted by `org.freedesktop.portal.ScreenCast`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct PipeWireStream {
+    /// File descriptor from `OpenPipeWireRemote`.
+    pub fd: i32,
+    /// Node id of the stream from `Start`.
+    pub node_id: u32,
+}
+
+/// A camera (`v4l2src`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CameraSource {
+    /// Device path such as `/dev/video0`; `None` takes the first camera.
+    pub device: Option<String>,
+}
+
+/// Where an audio input comes from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AudioSource {
+    /// A sine tone, always available.
+    Tone {
+        /// Hz.
+        frequency: f64,
+    },
+    /// Silence (keeps an audio track when there is no microphone).
+    Silence,
+    /// A microphone through PulseAudio/PipeWire; `None` = the default input.
+    Microphone {
+        /// PulseAudio source name (see [`list_devices`]).
+        device: Option<String>,
+    },
+    /// What the computer plays (a PulseAudio monitor source); `None` = the first monitor.
+    Desktop {
+        /// PulseAudio monitor source name, e.g. `alsa_output….monitor`.
+        device: Option<String>,
+    },
+}
+
+/// Target raw video format every video source is converted to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct VideoFormat {
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+}
+
+impl VideoFormat {
+    pub(crate) fn caps(&self) -> gst::Caps {
+        gst::Caps::builder("video/x-raw")
+            .field("format", "I420")
+            .field("width", self.width as i32)
+            .field("height", self.height as i32)
+            .field("framerate", gst::Fraction::new(self.fps as i32, 1))
+            .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
+            .build()
+    }
+}
+
+/// A built video source: its bin and the `videorate` whose counters tell dropped frames.
+pub(crate) struct VideoBin {
+    pub bin: gst::Bin,
+    pub rate: gst::Element,
+}
+
+fn ghost_src(bin: &gst::Bin, last: &gst::Element) -> Result<(), EngineError> {
+    let pad = last
+        .static_pad("src")
+        .ok_or_else(|| EngineError::Build("element without src pad".into()))?;
+    let ghost = gst::GhostPad::builder_with_target(&pad)
+        .map_err(|e| EngineError::Build(e.to_string()))?
+        .name("src")
+        .build();
+    bin.add_pad(&ghost)
+        .map_err(|e| EngineError::Build(e.to_string()))
+}
+
+fn chain(bin: &gst::Bin, elements: &[&gst::Element]) -> Result<(), EngineError> {
+    bin.add_many(elements.iter().copied())
+        .map_err(|e| EngineError::Build(e.to_string()))?;
+    gst::Element::link_many(elements.iter().copied()).map_err(|e| EngineError::Build(e.to_string()))
+}
+
+fn screen_element(screen: &ScreenSource) -> Result<gst::Element, EngineError> {
+    if let Some(pw) = screen.pipewire {
+        let src = make("pipewiresrc")?;
+        src.set_property("fd", pw.fd);
+        src.set_property("path", pw.node_id.to_string());
+        src.set_property("do-timestamp", true);
+        return Ok(src);
+    }
+    let wayland = std::env::var("XDG_SESSION_TYPE").is_ok_and(|t| t == "wayland")
+        || (std::env::var_os("WAYLAND_DISPLAY").is_some() && std::env::var_os("DISPLAY").is_none());
+    if wayland {
+        return Err(EngineError::InvalidSettings(
+            "screen capture on Wayland needs the desktop portal's PipeWire stream (ScreenSource.pipewire)".into(),
+        ));
+    }
+    let display = screen
+        .display
+        .clone()
+        .or_else(|| std::env::var("DISPLAY").ok())
+        .ok_or_else(|| EngineError::DeviceUnavailable {
+            device: "screen".into(),
+            detail: "no X11 display ($DISPLAY is not set)".into(),
+        })?;
+    let src = make("ximagesrc")?;
+    src.set_property("display-name", display);
+    src.set_property("use-damage", false);
+    src.set_property("show-pointer", true);
+    Ok(src)
+}
+
+fn camera_element(camera: &CameraSource) -> Result<gst::Element, EngineError> {
+    let device = match &camera.device {
+        Some(d) => d.clone(),
+        None => list_devices()
+            .into_iter()
+            .find(|d| d.kind == DeviceKind::Camera)
+            .and_then(|d| d.id)
+            .ok_or_else(|| EngineError::DeviceUnavailable {
+                device: "camera".into(),
+                detail: "no camera found".into(),
+            })?,
+    };
+    let src = make("v4l2src")?;
+    src.set_property("device", device);
+    Ok(src)
+}
+
+/// Builds a video source bin delivering `format`.
+pub(crate) fn video_bin(
+    name: &str,
+    source: &VideoSource,
+    format: VideoFormat,
+) -> Result<VideoBin, EngineError> {
+    let src = match source {
+        VideoSource::TestPattern => {
+            let src = make("videotestsrc")?;
+            src.set_property("is-live", true);
+            src
+        }
+        VideoSource::Screen(screen) => screen_element(screen)?,
+        VideoSource::Camera(camera) => camera_element(camera)?,
+    };
+    video_bin_from(name, src, format)
+}
+
+fn video_bin_from(
+    name: &str,
+    src: gst::Element,
+    format: VideoFormat,
+) -> Result<VideoBin, EngineError> {
+    let bin = gst::Bin::with_name(name);
+    let queue = make("queue")?;
+    queue.set_property_from_str("leaky", "downstream");
+    queue.set_property("max-size-buffers", 3u32);
+    queue.set_property("max-size-bytes", 0u32);
+    queue.set_property("max-size-time", 0u64);
+    let convert = make("videoconvert")?;
+    let scale = make("videoscale")?;
+    let rate = make("videorate")?;
+    let caps = make("capsfilter")?;
+    caps.set_property("caps", format.caps());
+    chain(&bin, &[&src, &queue, &convert, &scale, &rate, &caps])?;
+    ghost_src(&bin, &caps)?;
+    Ok(VideoBin { bin, rate })
+}
+
+/// A built audio input: its bin, the `volume` to control and the `level` that meters it.
+pub(crate) struct AudioBin {
+    pub bin: gst::Bin,
+    pub volume: gst::Element,
+}
+
+/// Caps every audio input is converted to before the mixer.
+pub(crate) fn audio_caps() -> gst::Caps {
+    gst::Caps::builder("audio/x-raw")
+        .field("rate", 48_000i32)
+        .field("channels", 2i32)
+        .build()
+}
+
+fn monitor_device() -> Result<String, EngineError> {
+    list_devices()
+        .into_iter()
+        .find(|d| d.kind == DeviceKind::DesktopAudio)
+        .and_then(|d| d.id)
+        .ok_or_else(|| EngineError::DeviceUnavailable {
+            device: "desktop audio".into(),
+            detail: "no PulseAudio/PipeWire monitor source found".into(),
+        })
+}
+
+/// Builds an audio input bin with volume and level meter.
+pub(crate) fn audio_bin(
+    name: &str,
+    source: &AudioSource,
+    volume: f64,
+    muted: bool,
+) -> Result<AudioBin, EngineError> {
+    let src = match source {
+        AudioSource::Tone { frequency } => {
+            let src = make("audiotestsrc")?;
+            src.set_property("is-live", true);
+            src.set_property("freq", *frequency);
+            src.set_property("volume", 0.3f64);
+            src
+        }
+        AudioSource::Silence => {
+            let src = make("audiotestsrc")?;
+            src.set_property("is-live", true);
+            src.set_property_from_str("wave", "silence");
+            src
+        }
+        AudioSource::Microphone { device } => {
+            let src = make("pulsesrc")?;
+            if let Some(d) = device {
+                src.set_property("device", d);
+            }
+            src
+        }
+        AudioSource::Desktop { device } => {
+            let src = make("pulsesrc")?;
+            let d = match device {
+                Some(d) => d.clone(),
+                None => monitor_device()?,
+            };
+            src.set_property("device", d);
+            src
+        }
+    };
+    let bin = gst::Bin::with_name(name);
+    let convert = make("audioconvert")?;
+    let resample = make("audioresample")?;
+    let caps = make("capsfilter")?;
+    caps.set_property("caps", audio_caps());
+    let vol = make("volume")?;
+    vol.set_property("volume", volume.clamp(0.0, 10.0));
+    vol.set_property("mute", muted);
+    let level = make("level")?;
+    level.set_property("interval", 100_000_000u64);
+    level.set_property("post-messages", true);
+    chain(&bin, &[&src, &convert, &resample, &caps, &vol, &level])?;
+    ghost_src(&bin, &level)?;
+    Ok(AudioBin { bin, volume: vol })
+}

@@ -1,0 +1,228 @@
+//! `aethex live` as a user runs it: the real binary and engine, publishing to
+//! nginx-rtmp (a real third-party RTMP server) standing in for the own
+//! server's ingest, with the key taken from the real OS keyring.
+//! Needs a keyring: run under `scripts/with-keyring` (as `scripts/test` does).
+
+mod support;
+
+use std::path::Path;
+
+use aethex_client::cli::config::CliConfig;
+use aethex_client::{ApiClient, Secret, Vault};
+use support::nginx::{NginxRtmp, probe_codecs, probe_duration};
+use support::{TestServer, aethex, closed_port, text, within};
+
+fn vault() -> Option<Vault> {
+    match Vault::open() {
+        Ok(v) => Some(v),
+        Err(e) => {
+            eprintln!("skipped: {e}; run under scripts/with-keyring");
+            None
+        }
+    }
+}
+
+/// Signed-in state as `aethex login` + `aethex key rotate` leave it.
+fn signed_in(cfg: &Path, vault: &Vault, rtmp: &str, key: &str) -> String {
+    // A unique server URL per test keeps keyring entries apart.
+    let server = format!("http://127.0.0.1:{}", closed_port());
+    CliConfig {
+        server: server.clone(),
+        username: "alice".into(),
+        rtmp: rtmp.to_string(),
+    }
+    .save_to(&cfg.join("cli.json"))
+    .expect("write cli.json");
+    vault
+        .set_session_token(&server, &Secret::new("tok_live_test"))
+        .expect("store token");
+    vault
+        .set_stream_key(&server, &Secret::new(key))
+        .expect("store key");
+    server
+}
+
+#[tokio::test]
+async fn live_publishes_records_and_stops_after_duration() {
+    let Some(vault) = vault() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let key = format!("sk_good_{}", std::process::id());
+    let nginx = NginxRtmp::start(&dir.path().join("nginx"), &key);
+    let cfg = dir.path().join("cfg");
+    let server = signed_in(&cfg, &vault, &nginx.base(), &key);
+    let rec = dir.path().join("local.mkv");
+    // The extra destination has a wrong key: it fails alone, the rest go on.
+    let also = format!("{}/sk_also_wrong", nginx.base());
+    let out = aethex(
+        &cfg,
+        None,
+        &[
+            "live",
+            "--source",
+            "test",
+            "--duration",
+            "6",
+            "--record",
+            rec.to_str().unwrap(),
+            "--also",
+            &also,
+        ],
+    )
+    .await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    let stats = String::from_utf8_lossy(&out.stdout);
+    let live_lines = stats
+        .lines()
+        .filter(|l| l.contains("own server live"))
+        .count();
+    assert!(live_lines >= 3, "one stats line a second while live: {all}");
+    assert!(stats.contains("also 1 (rtmp://127.0.0.1:"), "{all}");
+    assert!(
+        all.contains("failed"),
+        "the wrong-key extra destination failed: {all}"
+    );
+    for secret in [key.as_str(), "sk_also_wrong", "tok_live_test"] {
+        assert!(!all.contains(secret), "{secret} leaked: {all}");
+    }
+    // What nginx received from the own-server destination, and the recording.
+    let flv = nginx.recording(&key);
+    assert_eq!(probe_codecs(&flv), ["h264", "aac"], "{}", flv.display());
+    let received = probe_duration(&flv).unwrap_or(0.0);
+    assert!(received >= 3.0, "nginx received {received} s");
+    let mut codecs = probe_codecs(&rec);
+    codecs.sort();
+    assert_eq!(codecs, ["aac", "h264"]);
+    let recorded = probe_duration(&rec).unwrap_or(0.0);
+    assert!(recorded >= 4.0, "recorded {recorded} s");
+    vault.delete_stream_key(&server).unwrap();
+    vault.delete_session_token(&server).unwrap();
+}
+
+#[tokio::test]
+async fn live_fails_clearly_when_the_own_server_refuses_the_key() {
+    let Some(vault) = vault() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let nginx = NginxRtmp::start(&dir.path().join("nginx"), "sk_the_right_one");
+    let cfg = dir.path().join("cfg");
+    let server = signed_in(&cfg, &vault, &nginx.base(), "sk_rotated_away");
+    // Far longer than the refusal takes: the exit must come from the refusal.
+    let out = aethex(&cfg, None, &["live", "--duration", "120"]).await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("aethex: error: the server refused the stream"),
+        "{all}"
+    );
+    assert!(all.contains("stream key"), "{all}");
+    assert!(!all.contains("sk_rotated_away"), "key leaked: {all}");
+    vault.delete_stream_key(&server).unwrap();
+    vault.delete_session_token(&server).unwrap();
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_cleanly_with_exit_0_and_a_finished_recording() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let Some(vault) = vault() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let key = format!("sk_ctrl_c_{}", std::process::id());
+    let nginx = NginxRtmp::start(&dir.path().join("nginx"), &key);
+    let cfg = dir.path().join("cfg");
+    let server = signed_in(&cfg, &vault, &nginx.base(), &key);
+    let rec = dir.path().join("until-ctrl-c.mkv");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_aethex"))
+        .args(["live", "--record", rec.to_str().unwrap()])
+        .env("AETHEX_CONFIG_DIR", &cfg)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Wait until two stats lines say the own server is live.
+    let mut live = 0;
+    while live < 2 {
+        let line = within("a live stats line", lines.next_line())
+            .await
+            .unwrap()
+            .expect("aethex live ended before going live");
+        live += usize::from(line.contains("own server live"));
+    }
+    let pid = child.id().unwrap().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let mut rest = Vec::new();
+    while let Some(line) = within("output after Ctrl-C", lines.next_line())
+        .await
+        .unwrap()
+    {
+        rest.push(line);
+    }
+    let status = within("exit after Ctrl-C", child.wait()).await.unwrap();
+    assert_eq!(status.code(), Some(0), "{rest:?}");
+    assert!(
+        rest.iter().any(|l| l.starts_with("stopped after")),
+        "{rest:?}"
+    );
+    let recorded = probe_duration(&rec).unwrap_or(0.0);
+    assert!(
+        recorded >= 1.0,
+        "recording finished and playable: {recorded} s"
+    );
+    vault.delete_stream_key(&server).unwrap();
+    vault.delete_session_token(&server).unwrap();
+}
+
+/// The whole journey with a real server for the account and the key:
+/// register → key rotate → live with a title (published to nginx-rtmp, which
+/// accepts exactly the key the server issued) → logout → live refused early.
+#[tokio::test]
+async fn journey_register_rotate_live_with_title() {
+    let Some(vault) = vault() else { return };
+    let srv = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("cfg");
+    let server = srv.url();
+    let out = aethex(
+        &cfg,
+        Some("journey password 2"),
+        &["register", "--server", &server, "--username", "erin"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = aethex(&cfg, None, &["key", "rotate"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let key = vault.stream_key(&server).unwrap().expect("key stored");
+    let nginx = NginxRtmp::start(&dir.path().join("nginx"), key.expose());
+
+    let rtmp = nginx.base();
+    let live = [
+        "live",
+        "--duration",
+        "3",
+        "--title",
+        "Morning stream",
+        "--rtmp",
+        &rtmp,
+    ];
+    let out = aethex(&cfg, None, &live).await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(!all.contains(key.expose()), "key leaked: {all}");
+    let api = ApiClient::new(&server).unwrap();
+    let channel = within("channel", api.channel("erin")).await.unwrap();
+    assert_eq!(channel.title, "Morning stream");
+    let flv = nginx.recording(key.expose());
+    assert_eq!(probe_codecs(&flv), ["h264", "aac"], "{all}");
+
+    let out = aethex(&cfg, None, &["logout"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = aethex(&cfg, None, &live).await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("no session for"), "{all}");
+    vault.delete_stream_key(&server).unwrap();
+}

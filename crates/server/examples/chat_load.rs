@@ -1,0 +1,322 @@
+//! Chat load generator for `scripts/bench/chat.sh`.
+//!
+//! - `fanout`: N receivers in one channel, one sender at M messages/s; prints
+//!   deliveries/s and p50/p99 send→receive latency. Speaks our chat protocol
+//!   (`--kind aethex`) or Socket.io over a raw WebSocket (`--kind socketio`:
+//!   Engine.IO v4 framing, `42["send",…]` in, `42["message",…]` out).
+//! - `persist`: K senders, each in its own channel, keeping W messages in
+//!   flight; prints stored messages/s and p99 acknowledgement latency (send →
+//!   own stored message back).
+//! - `idle`: opens N idle connections, prints `ready`, holds them.
+//!
+//! Output ends with one `RESULT key=value …` line for the script.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use tokio::sync::Mutex;
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct Args(HashMap<String, String>);
+
+impl Args {
+    fn parse() -> (String, Args) {
+        let mut it = std::env::args().skip(1);
+        let mode = it.next().unwrap_or_default();
+        let mut map = HashMap::new();
+        while let Some(k) = it.next() {
+            let v = it.next().unwrap_or_default();
+            map.insert(k.trim_start_matches("--").to_string(), v);
+        }
+        (mode, Args(map))
+    }
+    fn get(&self, k: &str, default: &str) -> String {
+        self.0
+            .get(k)
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
+    }
+    fn num(&self, k: &str, default: u64) -> u64 {
+        self.0
+            .get(k)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    }
+}
+
+fn micros(epoch: Instant) -> u64 {
+    epoch.elapsed().as_micros() as u64
+}
+
+/// The `t{micros}` stamp in a frame's text, if any.
+fn stamp(frame: &str) -> Option<u64> {
+    let at = frame.find("\"text\":\"t")? + 9;
+    let digits: String = frame[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.parse().ok()
+}
+
+async fn register(addr: &str, name: &str) -> anyhow::Result<String> {
+    let res: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://{addr}/api/v1/auth/register"))
+        .json(&json!({"username": name, "password": "benchmark-password"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    res["token"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("register failed: {res}"))
+}
+
+async fn connect(kind: &str, addr: &str, channel: &str, token: Option<&str>) -> anyhow::Result<Ws> {
+    let url = match (kind, token) {
+        ("socketio", _) => format!("ws://{addr}/socket.io/?EIO=4&transport=websocket"),
+        (_, Some(t)) => format!("ws://{addr}/ws/chat/{channel}?token={t}"),
+        (_, None) => format!("ws://{addr}/ws/chat/{channel}"),
+    };
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(&url, None, true).await?;
+    if kind == "socketio" {
+        // Engine.IO open packet, then join the default namespace and wait
+        // for the server to confirm it.
+        ws.next().await;
+        ws.send(Message::text("40")).await?;
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) if t.as_str().starts_with("40") => break,
+                Some(Ok(_)) => {}
+                other => anyhow::bail!("socket.io connect failed: {other:?}"),
+            }
+        }
+    }
+    Ok(ws)
+}
+
+fn send_frame(kind: &str, text: &str) -> Message {
+    if kind == "socketio" {
+        Message::text(format!("42{}", json!(["send", {"text": text}])))
+    } else {
+        Message::text(json!({"type": "send", "text": text}).to_string())
+    }
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i] as f64 / 1000.0
+}
+
+async fn connect_many(kind: &str, addr: &str, channel: &str, n: usize) -> anyhow::Result<Vec<Ws>> {
+    let mut out = Vec::with_capacity(n);
+    for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
+        let conns = futures_util::future::join_all(
+            chunk.iter().map(|_| connect(kind, addr, channel, None)),
+        )
+        .await;
+        for c in conns {
+            out.push(c?);
+        }
+    }
+    Ok(out)
+}
+
+async fn fanout(a: &Args) -> anyhow::Result<()> {
+    let kind = a.get("kind", "aethex");
+    let addr = a.get("addr", "127.0.0.1:8080");
+    let clients = a.num("clients", 1000) as usize;
+    let rate = a.num("rate", 20).max(1);
+    let seconds = a.num("seconds", 10);
+    let owner = format!("bench{}", std::process::id() % 100_000);
+    let token = if kind == "aethex" {
+        Some(register(&addr, &owner).await?)
+    } else {
+        None
+    };
+    let receivers = connect_many(&kind, &addr, &owner, clients).await?;
+    eprintln!("{kind}: {clients} receivers connected");
+    let epoch = Instant::now();
+    let lat: Arc<Mutex<Vec<u64>>> = Arc::new(Mutex::new(Vec::new()));
+    let delivered = Arc::new(AtomicU64::new(0));
+    let dropped = Arc::new(AtomicU64::new(0));
+    let last_rx = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for mut ws in receivers {
+        let (lat, delivered, dropped, last_rx, stop) = (
+            lat.clone(),
+            delivered.clone(),
+            dropped.clone(),
+            last_rx.clone(),
+            stop.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                match tokio::time::timeout(Duration::from_millis(500), ws.next()).await {
+                    Err(_) => continue,
+                    Ok(Some(Ok(Message::Text(t)))) => {
+                        let t = t.as_str();
+                        if t == "2" {
+                            let _ = ws.send(Message::text("3")).await;
+                        } else if let Some(s) = stamp(t) {
+                            let now = micros(epoch);
+                            mine.push(now.saturating_sub(s));
+                            delivered.fetch_add(1, Ordering::Relaxed);
+                            last_rx.fetch_max(now, Ordering::Relaxed);
+                        }
+                    }
+                    Ok(Some(Ok(_))) => {}
+                    Ok(_) => {
+                        dropped.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                }
+            }
+            lat.lock().await.extend(mine);
+        }));
+    }
+    let sender = connect(&kind, &addr, &owner, token.as_deref()).await?;
+    let total = rate * seconds;
+    let (mut sink, mut stream) = sender.split();
+    // Warm up (connections settled, statements prepared) without measuring.
+    for i in 0..5 {
+        sink.send(send_frame(&kind, &format!("warmup {i}"))).await?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    let first_send = micros(epoch);
+    // Drain the sender's own copies (runs are shorter than Engine.IO's ping
+    // interval, so no pongs are needed here).
+    let drain = tokio::spawn(async move { while let Some(Ok(_)) = stream.next().await {} });
+    for i in 0..total {
+        tick.tick().await;
+        let text = format!("t{} {i}", micros(epoch));
+        sink.send(send_frame(&kind, &text)).await?;
+    }
+    // Wait until deliveries stop growing (or 10 s).
+    let mut prev = u64::MAX;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = delivered.load(Ordering::Relaxed);
+        if now == prev || now >= total * clients as u64 {
+            break;
+        }
+        prev = now;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = t.await;
+    }
+    drain.abort();
+    let mut l = lat.lock().await.clone();
+    l.sort_unstable();
+    let n = delivered.load(Ordering::Relaxed);
+    let span = (last_rx.load(Ordering::Relaxed).saturating_sub(first_send)).max(1) as f64 / 1e6;
+    println!(
+        "RESULT kind={kind} clients={clients} rate={rate} sent={total} expected={} delivered={n} dropped_clients={} deliveries_per_s={:.0} p50_ms={:.2} p99_ms={:.2}",
+        total * clients as u64,
+        dropped.load(Ordering::Relaxed),
+        n as f64 / span,
+        percentile(&l, 0.5),
+        percentile(&l, 0.99),
+    );
+    Ok(())
+}
+
+async fn persist(a: &Args) -> anyhow::Result<()> {
+    let addr = a.get("addr", "127.0.0.1:8080");
+    let senders = a.num("senders", 8) as usize;
+    let window = a.num("window", 256) as usize;
+    let seconds = a.num("seconds", 10);
+    let epoch = Instant::now();
+    let mut handles = Vec::new();
+    let stop_at = Duration::from_secs(seconds);
+    for s in 0..senders {
+        let name = format!("p{}x{s}", std::process::id() % 100_000);
+        let token = register(&addr, &name).await?;
+        let ws = connect("aethex", &addr, &name, Some(&token)).await?;
+        handles.push(tokio::spawn(async move {
+            let (mut sink, mut stream) = ws.split();
+            let mut lat = Vec::new();
+            let mut in_flight = 0usize;
+            let mut sent = 0u64;
+            let start = Instant::now();
+            loop {
+                while in_flight < window && start.elapsed() < stop_at {
+                    let text = format!("t{} {sent}", micros(epoch));
+                    if sink.send(send_frame("aethex", &text)).await.is_err() {
+                        return lat;
+                    }
+                    in_flight += 1;
+                    sent += 1;
+                }
+                if in_flight == 0 {
+                    return lat;
+                }
+                match tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
+                    Ok(Some(Ok(Message::Text(t)))) => {
+                        if let Some(s) = stamp(t.as_str()) {
+                            lat.push(micros(epoch).saturating_sub(s));
+                            in_flight -= 1;
+                        } else if t.as_str().contains("\"error\"") {
+                            eprintln!("refused: {}", t.as_str());
+                            in_flight -= 1;
+                        }
+                    }
+                    Ok(Some(Ok(_))) => {}
+                    _ => return lat,
+                }
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.await?);
+    }
+    let span = epoch.elapsed().as_secs_f64();
+    all.sort_unstable();
+    println!(
+        "RESULT senders={senders} window={window} stored={} stored_per_s={:.0} p50_ack_ms={:.2} p99_ack_ms={:.2}",
+        all.len(),
+        all.len() as f64 / span,
+        percentile(&all, 0.5),
+        percentile(&all, 0.99),
+    );
+    Ok(())
+}
+
+async fn idle(a: &Args) -> anyhow::Result<()> {
+    let addr = a.get("addr", "127.0.0.1:8080");
+    let channel = a.get("channel", "nobody");
+    let clients = a.num("clients", 1000) as usize;
+    let hold = a.num("hold", 10);
+    let conns = connect_many("aethex", &addr, &channel, clients).await?;
+    println!("ready {}", conns.len());
+    tokio::time::sleep(Duration::from_secs(hold)).await;
+    drop(conns);
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let (mode, args) = Args::parse();
+    match mode.as_str() {
+        "fanout" => fanout(&args).await,
+        "persist" => persist(&args).await,
+        "idle" => idle(&args).await,
+        _ => anyhow::bail!("usage: chat_load fanout|persist|idle --key value …"),
+    }
+}
