@@ -31,7 +31,7 @@ pub struct Config {
     pub srt: Option<SocketAddr>,
 
     /// Target HLS segment length in milliseconds (segments cut at the next keyframe).
-    #[arg(long, env = "AETHEX_HLS_SEGMENT_MS", default_value_t = 1000)]
+    #[arg(long, env = "AETHEX_HLS_SEGMENT_MS", default_value_t = 500)]
     pub hls_segment_ms: u64,
 
     /// Segments listed in the live playlist's sliding window.

@@ -256,6 +256,9 @@ fn link_branch(
             )));
         }
     };
+    // The queue gives each track its own thread: splitmuxsink blocks one
+    // track while it waits for the other to reach the cut point, so a single
+    // demuxer thread feeding both would deadlock (measured: no segment at all).
     let queue = make("queue", "gstreamer1.0-plugins-base")?;
     let parse = make(parser, package)?;
     if parser.starts_with("h26") {
