@@ -35,6 +35,11 @@ try {
     const parsed = JSON.parse(await info);
     if (!String(parsed.gstreamer).includes("GStreamer")) throw new Error(`app_info: ${info}`);
   });
+  await check("the studio page renders", async () => {
+    const app = await driver.waitFor("#app");
+    const text = await driver.text(app);
+    if (!text.trim()) throw new Error("the studio page is empty");
+  });
   await check("a screenshot of the window is saved", async () => {
     const png = await driver.screenshot();
     writeFileSync(`${artifacts}/studio-smoke.png`, Buffer.from(png, "base64"));
