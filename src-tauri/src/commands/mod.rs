@@ -1,5 +1,7 @@
 //! Tauri commands: each translates between the UI and the library crates.
 
+pub mod studio;
+
 use serde::Serialize;
 
 /// Versions shown in the studio's about box.
