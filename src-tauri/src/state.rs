@@ -69,8 +69,19 @@ pub fn settings<R: Runtime>(app: &AppHandle<R>) -> StudioSettings {
     load(app, "settings").unwrap_or_default()
 }
 
-/// The directory the built-in server keeps its data in.
+static DATA_DIR_OVERRIDE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// Puts the app's data somewhere else (tests); the first call wins.
+pub fn set_data_dir_override(dir: &std::path::Path) {
+    let _ = DATA_DIR_OVERRIDE.set(dir.to_path_buf());
+}
+
+/// The directory the built-in server keeps its data in (`AETHEX_STUDIO_DATA_DIR/server`
+/// when set, else the app data dir's `server`).
 pub fn server_data_dir<R: Runtime>(app: &AppHandle<R>) -> std::path::PathBuf {
+    if let Some(dir) = DATA_DIR_OVERRIDE.get() {
+        return dir.join("server");
+    }
     if let Some(dir) = std::env::var_os("AETHEX_STUDIO_DATA_DIR") {
         return std::path::PathBuf::from(dir).join("server");
     }

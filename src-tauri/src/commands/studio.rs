@@ -3,8 +3,8 @@
 use aethex_client::Secret;
 use aethex_client::chat::ChatEvent;
 use aethex_client::studio::{
-    ChatUpdate, DestinationView, EngineFeeds, Profile, RecordingView, ServerStatus,
-    StudioSettings, preview_view, recordings as list_recordings, stats_view,
+    ChatUpdate, DestinationView, EngineFeeds, Profile, RecordingView, ServerStatus, StudioSettings,
+    chat_state_text, preview_view, recordings as list_recordings, stats_view,
 };
 use aethex_proto::chat::ClientFrame;
 use tauri::{AppHandle, Emitter, Runtime, State};
@@ -175,7 +175,10 @@ pub async fn start_preview<R: Runtime>(
     settings: StudioSettings,
 ) -> CmdResult<()> {
     let mut studio = state::studio(&state).await?;
-    let feeds = studio.start_preview(&settings).await.map_err(|e| e.view())?;
+    let feeds = studio
+        .start_preview(&settings)
+        .await
+        .map_err(|e| e.view())?;
     forward(&app, feeds, false);
     Ok(())
 }
@@ -189,7 +192,10 @@ pub async fn go_live<R: Runtime>(
     title: String,
 ) -> CmdResult<()> {
     let mut studio = state::studio(&state).await?;
-    let feeds = studio.go_live(&settings, &title).await.map_err(|e| e.view())?;
+    let feeds = studio
+        .go_live(&settings, &title)
+        .await
+        .map_err(|e| e.view())?;
     forward(&app, feeds, true);
     Ok(())
 }
@@ -203,7 +209,10 @@ pub async fn end_stream<R: Runtime>(
 ) -> CmdResult<()> {
     let mut studio = state::studio(&state).await?;
     studio.end_stream().await.map_err(|e| e.view())?;
-    let feeds = studio.start_preview(&settings).await.map_err(|e| e.view())?;
+    let feeds = studio
+        .start_preview(&settings)
+        .await
+        .map_err(|e| e.view())?;
     forward(&app, feeds, false);
     Ok(())
 }
@@ -241,8 +250,7 @@ pub async fn chat_connect<R: Runtime>(
                         let _ = app.emit("chat", ChatUpdate::Frame { frame });
                     }
                     Some(ChatEvent::State(s)) => {
-                        let connected = matches!(s, aethex_client::ConnectionState::Connected);
-                        let text = format!("{s:?}");
+                        let (connected, text) = chat_state_text(&s);
                         let _ = app.emit("chat", ChatUpdate::State { connected, text });
                     }
                     None => break,

@@ -105,6 +105,9 @@ export function describeError(e: StudioErrorView): { title: string; hint: string
     device: ["Device unavailable", "Check it is connected, or pick another source."],
     keyring: ["Keyring unavailable", "Unlock your desktop keyring (Secret Service)."],
     rate_limited: ["Too many attempts", "Wait a moment and try again."],
+    key_rejected: ["Destination failed", "Check or rotate that destination's stream key."],
+    engine: ["Broadcast problem", "Check the sources and settings."],
+    chat: ["Chat unavailable", "It reconnects by itself; try again in a moment."],
   };
   const [title, hint] = hints[e.kind] ?? ["Something went wrong", ""];
   return { title, hint };

@@ -43,6 +43,7 @@ let liveSince = 0;
 let chat: ChatState = emptyChat();
 let bitrates: number[] = [];
 let registering = true;
+const failedOutputs = new Set<string>();
 
 function showError(e: unknown, where = "#toast"): void {
   const err = asError(e);
@@ -388,6 +389,7 @@ function wireLive(): void {
       const title = $<HTMLInputElement>("#title").value.trim() || "Live now";
       try {
         $("#btn-golive").textContent = "Starting…";
+        failedOutputs.clear();
         await invoke("go_live", { settings, title });
         setLive(true);
       } catch (e) {
@@ -405,6 +407,9 @@ function wireLive(): void {
         showError(e);
       }
       setLive(false);
+      failedOutputs.clear();
+      $("#st-outputs").replaceChildren();
+      await renderDestinations();
       await renderRecordings();
     }),
   );
@@ -436,7 +441,10 @@ function renderStats(s: StatsView): void {
       dp.textContent = o.state;
       dp.title = o.error ?? "";
     }
-    if (o.state === "failed" && o.error) showError({ kind: "key_rejected", message: `${o.name}: ${o.error}` });
+    if (o.state === "failed" && o.error && !failedOutputs.has(o.name)) {
+      failedOutputs.add(o.name);
+      showError({ kind: "key_rejected", message: `${o.name}: ${o.error}` });
+    }
   }
   for (const l of s.levels) {
     $("#meter-fill").style.width = `${meterPercent(l.rms_db)}%`;

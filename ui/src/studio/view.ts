@@ -51,7 +51,7 @@ export const shellHtml = `
     <div class="top-stats">
       <span id="live-badge" class="live-badge" hidden>● LIVE</span>
       <span class="timer" id="live-timer">0:00</span>
-      <span class="viewers" title="Viewers">👁 <b id="viewer-count">0</b></span>
+      <span class="viewers" title="Viewers"><svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true"><path fill="currentColor" d="M12 5C6.5 5 2.7 9.2 1.5 12c1.2 2.8 5 7 10.5 7s9.3-4.2 10.5-7C21.3 9.2 17.5 5 12 5zm0 11.5A4.5 4.5 0 1 1 12 7.5a4.5 4.5 0 0 1 0 9zm0-2.5a2 2 0 1 0 0-4 2 2 0 0 0 0 4z"/></svg><b id="viewer-count">0</b></span>
     </div>
     <button id="btn-golive" class="golive">Go Live</button>
     <button id="btn-end" class="end" hidden>End Stream</button>

@@ -18,7 +18,8 @@ use tokio::sync::broadcast;
 
 pub use local::{LocalServer, LocalServerError};
 pub use translate::{
-    MIC, TONE, broadcast_settings, destination_url, preview_view, recordings, stats_view,
+    MIC, TONE, broadcast_settings, chat_state_text, destination_url, preview_view, recordings,
+    stats_view,
 };
 pub use types::*;
 
@@ -399,7 +400,10 @@ impl Studio {
 
     /// Sets the audio gain and mute of the running engine.
     pub fn set_audio(&self, volume: f64, muted: bool) -> StudioResult<()> {
-        let guard = self.engine.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let guard = self
+            .engine
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(engine) = guard.as_ref() {
             for input in [MIC, TONE] {
                 if engine.set_volume(input, volume).is_ok() {

@@ -210,3 +210,20 @@ fn typescript_bindings_are_up_to_date() {
         assert_eq!(a, b, "{name} is stale: regenerate (see this test's doc)");
     }
 }
+
+#[test]
+fn chat_states_read_as_sentences() {
+    use crate::chat::ConnectionState as S;
+    assert_eq!(chat_state_text(&S::Connected), (true, String::new()));
+    let (up, text) = chat_state_text(&S::Failed {
+        reason: "no such channel".into(),
+    });
+    assert!(!up);
+    assert_eq!(text, "Chat unavailable: no such channel");
+    let (_, text) = chat_state_text(&S::Reconnecting {
+        attempt: 2,
+        delay: std::time::Duration::from_millis(1500),
+        reason: "connection reset".into(),
+    });
+    assert!(text.contains("reconnecting in 1 s"), "{text}");
+}

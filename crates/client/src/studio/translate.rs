@@ -163,6 +163,24 @@ pub fn recordings(dir: &Path) -> Vec<RecordingView> {
             ))
         })
         .collect();
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
     found.into_iter().map(|(_, r)| r).collect()
+}
+
+/// The chat connection state as the chat panel shows it: (connected, text).
+pub fn chat_state_text(state: &crate::chat::ConnectionState) -> (bool, String) {
+    use crate::chat::ConnectionState as S;
+    match state {
+        S::Connected => (true, String::new()),
+        S::Connecting { .. } => (false, "Connecting to chat…".into()),
+        S::Reconnecting { delay, reason, .. } => (
+            false,
+            format!(
+                "Chat lost ({reason}); reconnecting in {} s…",
+                delay.as_secs().max(1)
+            ),
+        ),
+        S::Failed { reason } => (false, format!("Chat unavailable: {reason}")),
+        S::Closed => (false, "Chat closed".into()),
+    }
 }
