@@ -5,7 +5,7 @@
 // Prints `studio journey: N passed, N failed`; screenshots go to ARTIFACT_DIR.
 // Usage: node ui/e2e/studio-journey.e2e.mjs /path/to/aethex-studio ARTIFACT_DIR
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import WebSocket from "ws";
 import { WebDriver } from "./webdriver.mjs";
 
@@ -70,6 +70,7 @@ const wsFrames = [];
 try {
   await check("the studio boots on the built-in server offer", async () => {
     await until("boot", () => js("return document.body.dataset.ready === '1'"), 60000);
+    console.log(`measure: launch → window ready ${Date.now() - launched} ms`);
     await until("server step", () => visible("#step-server"));
     await shot("1-onboarding-server");
   });
@@ -92,6 +93,7 @@ try {
     await setValue("#bio", "Streaming the e2e test pattern");
     await shot("3-onboarding-profile");
     await clickJs("#btn-profile");
+    globalThis.studioOpened = Date.now();
     await until("studio", () => visible("#studio"), 30000);
     const ch = await (await fetch(`${serverUrl}/api/v1/channels/${creator}`)).json();
     if (ch.display_name !== "Creator Journey" || ch.bio !== "Streaming the e2e test pattern") {
@@ -102,7 +104,7 @@ try {
   await check("the preview shows engine frames", async () => {
     await until("a preview frame", () => js("return Number(document.body.dataset.previewFrames||0) > 0"), 60000);
     const firstFrameMs = Date.now() - launched;
-    console.log(`measure: launch → first preview frame (incl. onboarding clicks) ${firstFrameMs} ms`);
+    console.log(`measure: launch → first preview frame (incl. onboarding clicks) ${firstFrameMs} ms; studio opened → first frame ${Date.now() - globalThis.studioOpened} ms`);
     await sleep(1500);
     await shot("4-studio-preview");
   });
@@ -124,7 +126,12 @@ try {
         const kids = execFileSync("pgrep", ["-P", pid]).toString().trim().split(/\s+/);
         for (const k of kids) webkit += Number(execFileSync("ps", ["-o", "rss=", "-p", k]).toString().trim()) / 1024;
       } catch { /* no children */ }
-      console.log(`measure: studio RSS live 720p30 ${rss.toFixed(0)} MB (+ WebKit children ${webkit.toFixed(0)} MB)`);
+      const roll = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+      const kb = (k) => Number((roll.match(new RegExp(`^${k}:\\s+(\\d+)`, "m")) ?? [0, 0])[1]) / 1024;
+      console.log(
+        `measure: studio RSS live 720p30 ${rss.toFixed(0)} MB (anonymous ${kb("Anonymous").toFixed(0)} MB, ` +
+          `file-backed ${(kb("Rss") - kb("Anonymous")).toFixed(0)} MB; + WebKit children ${webkit.toFixed(0)} MB)`,
+      );
     });
   }
 
