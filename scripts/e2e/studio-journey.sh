@@ -8,7 +8,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/aethex/target}
 export PATH="$HOME/.cargo/bin:$PATH"
 (cd ui && npx vite build >/dev/null) || { echo "studio journey: 0 passed, 1 failed"; exit 1; }
 cargo build -q -p aethex-studio || { echo "studio journey: 0 passed, 1 failed"; exit 1; }
-APP=$CARGO_TARGET_DIR/debug/aethex-studio
+APP=${STUDIO_APP:-$CARGO_TARGET_DIR/debug/aethex-studio}
 ART=tests/artifacts; mkdir -p "$ART"
 TMP=$(mktemp -d /tmp/aethex-journey.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT

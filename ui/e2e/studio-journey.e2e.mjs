@@ -161,7 +161,16 @@ try {
   });
 
   await check("the viewer count reads 1 while the other client watches", async () => {
-    await until("viewers = 1", () => js("return document.querySelector('#viewer-count').textContent === '1'"), 20000);
+    const seen = new Set();
+    try {
+      await until("viewers = 1", async () => {
+        const v = await js("return document.querySelector('#viewer-count').textContent");
+        seen.add(v);
+        return v === "1";
+      }, 20000);
+    } catch (e) {
+      throw new Error(`${e.message}; the studio showed ${[...seen].join(", ")}`);
+    }
   });
 
   await check("the creator deletes it and it disappears for the other client", async () => {
