@@ -75,11 +75,24 @@ try {
     await shot("1-onboarding-server");
   });
 
-  await check("sign up on the built-in server", async () => {
+  await check("a wrong password says so in the window", async () => {
     await clickJs("#btn-local");
     await until("account step", () => visible("#step-account"), 30000);
     serverUrl = await js("return document.body.dataset.server");
     if (!serverUrl.startsWith("http://127.0.0.1:")) throw new Error(`server ${serverUrl}`);
+    await clickJs("#tab-signin");
+    await setValue("#username", creator);
+    await setValue("#password", "not the password");
+    await clickJs("#btn-auth");
+    const text = await until("the error box", async () =>
+      (await visible("#onboard-error")) && js("return document.querySelector('#onboard-error').textContent"), 20000);
+    if (!/wrong username or password/i.test(text)) throw new Error(`error box said ${JSON.stringify(text)}`);
+    await shot("2a-onboarding-wrong-password");
+    await clickJs("#tab-signup");
+    await js("document.querySelector('#username').value=''; document.querySelector('#password').value=''; return true;");
+  });
+
+  await check("sign up on the built-in server", async () => {
     await setValue("#username", creator);
     await setValue("#password", password);
     await shot("2-onboarding-account");

@@ -227,3 +227,22 @@ fn chat_states_read_as_sentences() {
     });
     assert!(text.contains("reconnecting in 1 s"), "{text}");
 }
+
+#[test]
+fn recordings_list_only_matroska_files_newest_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("old.mkv"), vec![0u8; 2048]).expect("write");
+    std::fs::write(dir.path().join("notes.txt"), "x").expect("write");
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    let newer = dir.path().join("new.mkv");
+    std::fs::write(&newer, vec![0u8; 1024]).expect("write");
+    std::fs::File::options()
+        .write(true)
+        .open(&newer)
+        .and_then(|f| f.set_modified(later))
+        .expect("mtime");
+    let list = recordings(dir.path());
+    let names: Vec<&str> = list.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["new.mkv", "old.mkv"]);
+    assert!(recordings(&dir.path().join("missing")).is_empty());
+}
