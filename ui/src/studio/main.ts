@@ -53,7 +53,8 @@ function showError(e: unknown, where = "#toast"): void {
   const t = document.createElement("strong");
   t.textContent = title;
   const m = document.createElement("span");
-  m.textContent = ` ${err.message}${hint ? ` — ${hint}` : ""}`;
+  const same = err.message.trim().toLowerCase() === title.toLowerCase();
+  m.textContent = [same ? "" : err.message, hint].filter(Boolean).join(" — ").replace(/^/, " ");
   box.append(t, m);
   box.dataset.kind = err.kind;
   box.hidden = false;
