@@ -199,9 +199,50 @@ try {
     await until("Go Live again", () => visible("#btn-golive"), 30000);
     await shot("7-studio-ended");
   });
+
+  await check("settings are remembered and the store holds no key", async () => {
+    await clickJs("#btn-settings");
+    await js("document.querySelector('#set-fps').value='24'; return true;");
+    await js("document.querySelector('#form-settings').requestSubmit(); return true;");
+    await until("settings saved", async () => {
+      const s = JSON.parse(await js("return window.__TAURI_INTERNALS__.invoke('load_settings').then(JSON.stringify)"));
+      return s.fps === 24;
+    }, 15000);
+    const key = await js("return window.__TAURI_INTERNALS__.invoke('reveal_key', {name: 'own server', own: true})");
+    if (!key || key.length < 16) throw new Error("no own stream key in the keyring");
+    // tauri-plugin-store keeps relative paths in the app data dir.
+    const store = `${process.env.XDG_DATA_HOME}/live.aethex.studio/studio.json`;
+    const text = readFileSync(store, "utf8");
+    if (text.includes(key)) throw new Error("the stream key is in the store file");
+    if (!text.includes('"fps": 24') && !text.includes('"fps":24')) throw new Error(`store: ${text.slice(0, 300)}`);
+  });
 } finally {
   if (ws) ws.close();
   await driver.quit();
+}
+
+// Second launch: the session comes back from the keyring, onboarding is skipped.
+await sleep(1000);
+const again = await WebDriver.start("http://127.0.0.1:4444", {
+  browserName: "wry",
+  "tauri:options": { application: app },
+});
+try {
+  await check("the next launch resumes the session and the settings", async () => {
+    const relaunched = Date.now();
+    await until("the studio", async () =>
+      (await again.execute("const e=document.querySelector('#studio'); return !!e && e.offsetParent !== null;")) === true, 60000);
+    const name = await again.execute("return document.querySelector('#me-name').textContent");
+    if (name !== "Creator Journey") throw new Error(`signed in as ${JSON.stringify(name)}`);
+    const s = JSON.parse(await again.execute("return window.__TAURI_INTERNALS__.invoke('load_settings').then(JSON.stringify)"));
+    if (s.fps !== 24) throw new Error(`fps ${s.fps}`);
+    await until("a preview frame", () => again.execute("return Number(document.body.dataset.previewFrames||0) > 0"), 60000);
+    console.log(`measure: relaunch (signed in) → first preview frame ${Date.now() - relaunched} ms`);
+    const png = await again.screenshot();
+    writeFileSync(`${artifacts}/8-relaunch.png`, Buffer.from(png, "base64"));
+  });
+} finally {
+  await again.quit();
 }
 console.log(`studio journey: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
