@@ -15,7 +15,9 @@ use tauri::{App, WebviewWindow};
 static KEYRING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn keyring_turn() -> std::sync::MutexGuard<'static, ()> {
-    KEYRING.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    KEYRING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn app() -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
