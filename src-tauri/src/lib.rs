@@ -1,14 +1,51 @@
 //! AeThex Studio: a thin Tauri shell over `aethex-broadcast` and `aethex-client`.
 //! Commands live in [`commands`]; [`builder`] is shared by the app and its tests
-//! so both register the same handlers.
+//! so both register the same handlers. The logic is in `aethex_client::studio`.
 
 pub mod commands;
+pub mod state;
 
-use tauri::{Builder, Runtime};
+use tauri::{Builder, Emitter, Manager, Runtime, WindowEvent};
 
-/// The app's builder with every command registered.
+use state::AppState;
+
+/// The app's builder with its state, the store plugin and every command registered.
 pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
-    builder.invoke_handler(tauri::generate_handler![commands::app_info])
+    builder
+        .manage(AppState::default())
+        .plugin(tauri_plugin_store::Builder::default().build())
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::studio::load_settings,
+            commands::studio::save_settings,
+            commands::studio::startup,
+            commands::studio::connect,
+            commands::studio::authenticate,
+            commands::studio::sign_out,
+            commands::studio::update_profile,
+            commands::studio::destinations,
+            commands::studio::set_destination_key,
+            commands::studio::reveal_key,
+            commands::studio::rotate_key,
+            commands::studio::start_preview,
+            commands::studio::go_live,
+            commands::studio::end_stream,
+            commands::studio::is_live,
+            commands::studio::set_audio,
+            commands::studio::chat_connect,
+            commands::studio::chat_send,
+            commands::studio::recordings,
+            commands::studio::open_folder,
+            commands::studio::quit,
+        ])
+}
+
+/// Ends any broadcast cleanly and stops the built-in server.
+pub async fn shutdown(state: &AppState) {
+    state.chat_tx.lock().await.take();
+    if let Some(studio) = state.studio.lock().await.as_mut() {
+        studio.shutdown().await;
+    }
 }
 
 /// Runs the studio.
@@ -16,8 +53,47 @@ pub fn run() {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .try_init();
-    if let Err(e) = builder(tauri::Builder::default()).run(tauri::generate_context!()) {
-        eprintln!("aethex-studio: {e}");
-        std::process::exit(1);
-    }
+    let app = builder(tauri::Builder::default())
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            // A second launch brings the running studio to the front instead.
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.unminimize();
+                let _ = w.set_focus();
+            }
+        }))
+        .setup(|app| {
+            state::restore_window(app.handle());
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                let app = window.app_handle().clone();
+                let state = app.state::<AppState>();
+                // Busy (e.g. going live right now) counts as live: better to ask.
+                let live = match state.studio.try_lock() {
+                    Ok(guard) => guard.as_ref().is_some_and(|s| s.is_live()),
+                    Err(_) => true,
+                };
+                state::save_window(&app);
+                if live {
+                    // The window asks the creator, then calls `quit`.
+                    api.prevent_close();
+                    let _ = app.emit("confirm-close", ());
+                }
+            }
+        })
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("aethex-studio: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| {
+        if let tauri::RunEvent::ExitRequested { .. } = event {
+            let state = handle.state::<AppState>();
+            tauri::async_runtime::block_on(shutdown(&state));
+        }
+    });
 }

@@ -13,6 +13,7 @@ pub mod api;
 pub mod chat;
 pub mod cli;
 pub mod secret;
+pub mod studio;
 pub mod vault;
 
 #[cfg(test)]

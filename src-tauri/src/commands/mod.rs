@@ -1,5 +1,7 @@
 //! Tauri commands: each translates between the UI and the library crates.
 
+pub mod studio;
+
 use serde::Serialize;
 
 /// Versions shown in the studio's about box.
@@ -25,34 +27,4 @@ pub fn app_info() -> AppInfo {
 }
 
 #[cfg(test)]
-mod tests {
-    use tauri::ipc::{CallbackFn, InvokeBody};
-    use tauri::test::{INVOKE_KEY, get_ipc_response, mock_builder, mock_context, noop_assets};
-    use tauri::webview::InvokeRequest;
-
-    #[test]
-    fn app_info_command_answers_through_ipc() {
-        let app = crate::builder(mock_builder())
-            .build(mock_context(noop_assets()))
-            .expect("build mock app");
-        let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-            .build()
-            .expect("mock window");
-        let res = get_ipc_response(
-            &webview,
-            InvokeRequest {
-                cmd: "app_info".into(),
-                callback: CallbackFn(0),
-                error: CallbackFn(1),
-                url: "tauri://localhost".parse().unwrap(),
-                body: InvokeBody::default(),
-                headers: Default::default(),
-                invoke_key: INVOKE_KEY.to_string(),
-            },
-        )
-        .expect("command succeeds");
-        let info: serde_json::Value = res.deserialize().unwrap();
-        assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
-        assert!(info["gstreamer"].as_str().unwrap().contains("GStreamer"));
-    }
-}
+mod tests;
