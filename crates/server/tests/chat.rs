@@ -281,18 +281,19 @@ async fn viewer_counts_people_not_sockets() {
     let srv = TestServer::start(TestDb::Sqlite).await;
     let alice = register(&srv, "alice").await;
     let bob = register(&srv, "bob").await;
+    // The creator in their own chat is not a viewer.
     let mut owner = Chat::join(&srv, "alice", Some(&alice)).await;
-    owner.expect_viewers(1).await;
+    owner.expect_viewers(0).await;
     let bob1 = Chat::join(&srv, "alice", Some(&bob)).await;
     let bob2 = Chat::join(&srv, "alice", Some(&bob)).await;
-    owner.expect_viewers(2).await;
+    owner.expect_viewers(1).await;
     let anon_url = format!("ws://{}/ws/chat/alice?viewer=tab-0123456789", srv.http);
     let tab1 = Chat::join_url(&anon_url).await;
     let tab2 = Chat::join_url(&anon_url).await;
     let no_id = Chat::join(&srv, "alice", None).await;
-    owner.expect_viewers(4).await;
+    owner.expect_viewers(3).await;
     let (_, ch) = api(&srv, Method::GET, "/api/v1/channels/alice", None, None).await;
-    assert_eq!(ch["viewers"], 4, "{ch}");
+    assert_eq!(ch["viewers"], 3, "{ch}");
     let metrics = reqwest::get(format!("{}/metrics", srv.url()))
         .await
         .expect("metrics")
@@ -310,15 +311,15 @@ async fn viewer_counts_people_not_sockets() {
 
     bob1.close().await;
     tab1.close().await;
-    // Still the same people watching: the count stays 4 …
+    // Still the same people watching: the count stays 3 …
     no_id.close().await;
     // … until someone leaves for real.
-    owner.expect_viewers(3).await;
+    owner.expect_viewers(2).await;
     bob2.close().await;
     tab2.close().await;
-    owner.expect_viewers(1).await;
+    owner.expect_viewers(0).await;
     let (_, ch) = api(&srv, Method::GET, "/api/v1/channels/alice", None, None).await;
-    assert_eq!(ch["viewers"], 1);
+    assert_eq!(ch["viewers"], 0);
 }
 
 #[tokio::test]

@@ -153,10 +153,13 @@ type Pending = FuturesUnordered<oneshot::Receiver<Result<i64, WriteError>>>;
 async fn run(mut socket: WebSocket, mut conn: Conn) {
     conn.hub.start_ticker();
     let _gauge = ConnectionGauge::new();
-    let _presence = conn
-        .hub
-        .presence()
-        .join(&conn.channel.name, conn.key.clone());
+    // The creator watching their own chat is not an audience member (as on
+    // Twitch): only other people count as viewers.
+    let _presence = (conn.role != Role::Owner).then(|| {
+        conn.hub
+            .presence()
+            .join(&conn.channel.name, conn.key.clone())
+    });
     // Subscribe before reading history, so nothing falls between the two.
     let mut rx = conn.hub.subscribe(&conn.channel.name);
     let end = match greet(&mut socket, &mut conn).await {
