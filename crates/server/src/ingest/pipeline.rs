@@ -78,13 +78,38 @@ pub fn init() -> Result<(), PipelineError> {
     Ok(())
 }
 
-/// Sets the pipeline to `Null` when dropped, on every exit path.
-struct NullOnDrop(gst::Pipeline);
+/// Sets the pipeline to `Null` when dropped, on every exit path, without
+/// blocking the dropping thread (see [`teardown`]).
+struct NullOnDrop(Option<gst::Pipeline>);
 
 impl Drop for NullOnDrop {
     fn drop(&mut self) {
-        let _ = self.0.set_state(gst::State::Null);
+        if let Some(pipeline) = self.0.take() {
+            drop(teardown(pipeline));
+        }
     }
+}
+
+/// Sets `pipeline` to `Null` on a thread of its own and returns a receiver
+/// that resolves once that returned.
+///
+/// A misbehaving element can block the state change forever (a streaming
+/// thread that never returns keeps its pad's stream lock), so it must never run
+/// on an async runtime worker or on any thread that has to go on. If it never
+/// returns, that thread and the pipeline leak, and nothing else waits on it.
+fn teardown(pipeline: gst::Pipeline) -> tokio::sync::oneshot::Receiver<()> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("ingest-teardown".into())
+        .spawn(move || {
+            let _ = pipeline.set_state(gst::State::Null);
+            let _ = tx.send(());
+        });
+    if let Err(e) = spawned {
+        // The closure (and the pipeline in it) is gone: no one stops it now.
+        tracing::error!(error = %e, "ingest: cannot spawn pipeline teardown thread");
+    }
+    rx
 }
 
 /// Everything the pipeline reports while running.
@@ -107,7 +132,7 @@ pub struct BroadcastPipeline {
 impl std::fmt::Debug for BroadcastPipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BroadcastPipeline")
-            .field("name", &self.guard.0.name())
+            .field("name", &self.guard.0.as_ref().map(|p| p.name()))
             .finish()
     }
 }
@@ -136,7 +161,7 @@ impl BroadcastPipeline {
     ) -> Result<(Self, tokio::sync::mpsc::UnboundedReceiver<PipelineEvent>), PipelineError> {
         init()?;
         let pipeline = gst::Pipeline::new();
-        let guard = NullOnDrop(pipeline.clone());
+        let guard = NullOnDrop(Some(pipeline.clone()));
 
         let caps = match input {
             InputFormat::Flv => gst::Caps::builder("video/x-flv").build(),
@@ -219,9 +244,18 @@ impl BroadcastPipeline {
         let _ = self.appsrc.end_of_stream();
     }
 
-    /// Stops the pipeline now (also happens on drop).
-    pub fn stop(self) {
-        drop(self.guard);
+    /// Stops the pipeline (also happens on drop) without blocking the caller;
+    /// the receiver resolves once `set_state(Null)` returned, which a
+    /// misbehaving element can delay forever (see [`teardown`]).
+    pub fn stop(mut self) -> tokio::sync::oneshot::Receiver<()> {
+        match self.guard.0.take() {
+            Some(pipeline) => teardown(pipeline),
+            None => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let _ = tx.send(());
+                rx
+            }
+        }
     }
 }
 
