@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use aethex_server::both_dbs;
 use aethex_server::testing::{self, TestDb, TestServer};
-use chat_support::{Chat, WAIT, api, chat_url, register};
 use futures_util::{SinkExt, StreamExt};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use chat_support::{Chat, WAIT, api, chat_url, register};
 use tokio_tungstenite::tungstenite::Message;
 
 both_dbs!(messages_reach_every_client_in_order, |db| async move {

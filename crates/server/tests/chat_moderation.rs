@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use aethex_server::both_dbs;
 use aethex_server::testing::{TestDb, TestServer};
-use chat_support::{Chat, api, appoint, register};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use chat_support::{Chat, api, appoint, register};
 
 /// A channel `alice` with moderator `mod1` and viewers `bob` and `carol`.
 struct Cast {
