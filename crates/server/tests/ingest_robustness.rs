@@ -139,11 +139,15 @@ async fn retention_keeps_the_newest_recordings_and_deletes_older_files() {
         dirs[1].join("index.m3u8").is_file(),
         "newest recording must stay"
     );
-    let list: serde_json::Value = srv
-        .get("/api/v1/channels/gina/vods")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list["vods"].as_array().unwrap().len(), 1, "{list}");
+    // Retention deletes the files first, then marks the row deleted.
+    wait_for("older recording unlisted", LONG, || async {
+        let list: serde_json::Value = srv
+            .get("/api/v1/channels/gina/vods")
+            .await
+            .json()
+            .await
+            .ok()?;
+        (list["vods"].as_array()?.len() == 1).then_some(())
+    })
+    .await;
 }

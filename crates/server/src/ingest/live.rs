@@ -20,6 +20,10 @@ pub const ENDED_LINGER: Duration = Duration::from_secs(10);
 /// How long to wait for the pipeline to flush the last segment at the end.
 const EOS_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How long the pipeline's `set_state(Null)` may take before it is reported as
+/// stuck (the broadcast has already ended by then; only threads leak).
+const TEARDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// One channel's current (or just ended) stream, as the HLS handlers see it.
 #[derive(Debug)]
 pub struct LiveStream {
@@ -143,6 +147,8 @@ pub struct Broadcast {
     pipeline: Option<BroadcastPipeline>,
     /// Set by the event task: `Some(None)` after EOS, `Some(Some(reason))` on failure.
     done: tokio::sync::watch::Receiver<Option<Option<String>>>,
+    /// Lists segments; aborted at the end so the bus thread stops too.
+    events_task: tokio::task::JoinHandle<()>,
     wallclock_base_ms: Arc<Mutex<Option<i64>>>,
     bytes_in: metrics::Counter,
     dropped: metrics::Counter,
@@ -153,6 +159,7 @@ impl Drop for Broadcast {
     /// Safety net if a connection task dies without [`Broadcast::finish`]:
     /// the channel must not stay "live" forever.
     fn drop(&mut self) {
+        self.events_task.abort();
         if self.finished {
             return;
         }
@@ -231,7 +238,7 @@ impl Broadcast {
             }
         };
         let (done_tx, done) = tokio::sync::watch::channel(None);
-        tokio::spawn(event_task(stream.clone(), events, done_tx));
+        let events_task = tokio::spawn(event_task(stream.clone(), events, done_tx));
         metrics::counter!("aethex_broadcasts_started_total").increment(1);
         tracing::info!(channel = %channel.name, broadcast_id, "broadcast started");
         let labels = [("channel", channel.name.clone())];
@@ -240,6 +247,7 @@ impl Broadcast {
             stream,
             pipeline: Some(pipeline),
             done,
+            events_task,
             wallclock_base_ms,
             bytes_in: metrics::counter!("aethex_ingest_bytes_total", &labels),
             dropped: metrics::counter!("aethex_ingest_dropped_total", &labels),
@@ -287,30 +295,39 @@ impl Broadcast {
         let _ = self.done.wait_for(|d| d.is_some()).await;
     }
 
-    /// Ends the broadcast: flushes the last segment, finalises both playlists
-    /// (`EXT-X-ENDLIST`), stores the VOD duration and marks the channel offline.
+    /// Ends the broadcast: flushes the last segment (at most [`EOS_TIMEOUT`]),
+    /// finalises both playlists (`EXT-X-ENDLIST`), stores the VOD duration and
+    /// marks the channel offline, then stops the pipeline in the background:
+    /// a pipeline that never stops cannot keep the channel live.
     pub async fn finish(mut self) {
         self.finished = true;
         if let Some(pipeline) = &self.pipeline {
             pipeline.end_of_stream();
-            let _ = tokio::time::timeout(EOS_TIMEOUT, self.done.wait_for(|d| d.is_some())).await;
+            let flushed =
+                tokio::time::timeout(EOS_TIMEOUT, self.done.wait_for(|d| d.is_some())).await;
+            if flushed.is_err() {
+                tracing::warn!(
+                    channel = %self.stream.channel,
+                    "ingest pipeline did not flush within {EOS_TIMEOUT:?}: last segment lost"
+                );
+            }
         }
-        if let Some(p) = self.pipeline.take() {
-            p.stop();
-        }
-        let (vod_text, duration) = match self.stream.playlist.lock() {
+        // No segment may be listed after the end, and the bus thread stops
+        // once the event receiver is gone.
+        self.events_task.abort();
+        let duration = match self.stream.playlist.lock() {
             Ok(mut p) => {
                 p.end();
-                (p.render_vod(), p.duration())
+                if let Err(e) = vod::store::write_playlist(&self.stream.dir, &p.render_vod()) {
+                    tracing::warn!(error = %e, "write final VOD playlist");
+                }
+                p.duration()
             }
-            Err(_) => (String::new(), 0.0),
+            Err(_) => 0.0,
         };
         mark_ended(&self.stream);
         let state = &self.state;
         let id = self.stream.broadcast_id;
-        if let Err(e) = vod::store::write_playlist(&self.stream.dir, &vod_text) {
-            tracing::warn!(error = %e, "write final VOD playlist");
-        }
         if let Err(e) = vod::store::set_duration(&state.db, id, (duration * 1000.0) as i64).await {
             tracing::warn!(error = %e, "store VOD duration");
         }
@@ -318,6 +335,24 @@ impl Broadcast {
             tracing::warn!(error = %e, "end broadcast");
         }
         tracing::info!(channel = %self.stream.channel, broadcast_id = id, duration, "broadcast ended");
+        if let Some(p) = self.pipeline.take() {
+            let stopped = p.stop();
+            let channel = self.stream.channel.clone();
+            tokio::spawn(async move {
+                if tokio::time::timeout(TEARDOWN_TIMEOUT, stopped)
+                    .await
+                    .is_err()
+                {
+                    metrics::counter!("aethex_ingest_stuck_pipelines_total").increment(1);
+                    tracing::error!(
+                        %channel,
+                        broadcast_id = id,
+                        "ingest pipeline did not stop within {TEARDOWN_TIMEOUT:?}: \
+                         GStreamer is stuck, its threads leak"
+                    );
+                }
+            });
+        }
         vod::retention::apply_in_background(state.clone());
     }
 }
@@ -346,16 +381,18 @@ async fn event_task(
     let _ = done.send(Some(Some("pipeline stopped".into())));
 }
 
+/// Lists `seg` and rewrites the VOD playlist, unless the broadcast already ended
+/// (the file is written under the lock so it never overwrites the final one).
 fn add_segment(stream: &LiveStream, seg: Segment) {
-    let vod_text = match stream.playlist.lock() {
-        Ok(mut p) => {
-            p.push(seg);
-            p.render_vod()
-        }
-        Err(_) => return,
+    let Ok(mut p) = stream.playlist.lock() else {
+        return;
     };
+    if p.is_ended() {
+        return;
+    }
+    p.push(seg);
     metrics::counter!("aethex_hls_segments_total").increment(1);
-    if let Err(e) = vod::store::write_playlist(&stream.dir, &vod_text) {
+    if let Err(e) = vod::store::write_playlist(&stream.dir, &p.render_vod()) {
         tracing::warn!(error = %e, "write VOD playlist");
     }
 }

@@ -9,7 +9,12 @@
 //! ```
 //!
 //! Branches are linked only when the demuxer announces a stream, so audio-only
-//! and video-only publishers work. `splitmuxsink` posts `fragment-opened` /
+//! and video-only publishers work. The `splitmuxsink` pads are requested
+//! together, video first, once the demuxer announced all its streams
+//! (`no-more-pads`, or [`TRACK_GRACE`] after the first one): requesting a pad
+//! while another track's data already flows through `splitmuxsink` (GStreamer
+//! 1.22) can wedge its first fragment, with one internal queue thread spinning
+//! and teardown never returning. `splitmuxsink` posts `fragment-opened` /
 //! `fragment-closed` messages; the bus task turns them into [`Segment`]s and our
 //! own playlists (see `hls::playlist`).
 
@@ -26,6 +31,69 @@ use crate::hls::playlist::Segment;
 /// Most bytes queued in `appsrc` before incoming media is dropped: a stalled
 /// pipeline never grows memory without bound (about 10 s of a 6 Mbit/s stream).
 pub const MAX_QUEUED_BYTES: u64 = 8 * 1024 * 1024;
+
+/// How long to wait for the demuxer to announce the other track before the
+/// tracks seen so far are recorded alone (single-track publishers; FLV always
+/// announces both). Data is held, not lost, meanwhile.
+pub const TRACK_GRACE: Duration = Duration::from_secs(1);
+
+/// Each branch queue holds up to this much while its track waits for
+/// [`TRACK_GRACE`] (well above it, so the demuxer never stalls on a full queue).
+const BRANCH_QUEUE_TIME: Duration = Duration::from_secs(4);
+
+/// A demuxed track whose `splitmuxsink` pad is not requested yet: its queue's
+/// output is blocked until then.
+struct PendingTrack {
+    parse: gst::Element,
+    split_pad: &'static str,
+    queue_src: gst::Pad,
+    probe: Option<gst::PadProbeId>,
+}
+
+/// The tracks waiting to be linked; `linked` once the set is complete.
+#[derive(Default)]
+struct Tracks {
+    linked: bool,
+    pending: Vec<PendingTrack>,
+}
+
+/// Requests the `splitmuxsink` pads for every pending track (video first, so it
+/// is the reference stream from the start) and unblocks them. Idempotent.
+fn link_pending(split: &gst::Element, tracks: &Mutex<Tracks>) {
+    let Ok(mut t) = tracks.lock() else { return };
+    if t.linked {
+        return;
+    }
+    t.linked = true;
+    let mut pending = std::mem::take(&mut t.pending);
+    pending.sort_by_key(|p| p.split_pad != "video");
+    for mut p in pending {
+        if let Err(e) = link_to_split(split, &p.parse, p.split_pad) {
+            tracing::warn!(error = %e, "ingest: stream not recorded");
+        }
+        if let Some(id) = p.probe.take() {
+            p.queue_src.remove_probe(id);
+        }
+    }
+}
+
+/// Links `parse`'s src pad to a new `splitmuxsink` pad from template `split_pad`.
+fn link_to_split(
+    split: &gst::Element,
+    parse: &gst::Element,
+    split_pad: &str,
+) -> Result<(), PipelineError> {
+    let sink_pad = split
+        .request_pad_simple(split_pad)
+        .ok_or_else(|| PipelineError::Setup(format!("splitmuxsink refused pad {split_pad}")))?;
+    let parse_src = parse
+        .static_pad("src")
+        .ok_or_else(|| PipelineError::Setup("parser without src pad".into()))?;
+    parse_src
+        .link(&sink_pad)
+        .map_err(|e| PipelineError::Setup(format!("link parser: {e}")))?;
+    Ok(())
+}
 
 /// What goes into `appsrc`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,13 +146,38 @@ pub fn init() -> Result<(), PipelineError> {
     Ok(())
 }
 
-/// Sets the pipeline to `Null` when dropped, on every exit path.
-struct NullOnDrop(gst::Pipeline);
+/// Sets the pipeline to `Null` when dropped, on every exit path, without
+/// blocking the dropping thread (see [`teardown`]).
+struct NullOnDrop(Option<gst::Pipeline>);
 
 impl Drop for NullOnDrop {
     fn drop(&mut self) {
-        let _ = self.0.set_state(gst::State::Null);
+        if let Some(pipeline) = self.0.take() {
+            drop(teardown(pipeline));
+        }
     }
+}
+
+/// Sets `pipeline` to `Null` on a thread of its own and returns a receiver
+/// that resolves once that returned.
+///
+/// A misbehaving element can block the state change forever (a streaming
+/// thread that never returns keeps its pad's stream lock), so it must never run
+/// on an async runtime worker or on any thread that has to go on. If it never
+/// returns, that thread and the pipeline leak, and nothing else waits on it.
+fn teardown(pipeline: gst::Pipeline) -> tokio::sync::oneshot::Receiver<()> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("ingest-teardown".into())
+        .spawn(move || {
+            let _ = pipeline.set_state(gst::State::Null);
+            let _ = tx.send(());
+        });
+    if let Err(e) = spawned {
+        // The closure (and the pipeline in it) is gone: no one stops it now.
+        tracing::error!(error = %e, "ingest: cannot spawn pipeline teardown thread");
+    }
+    rx
 }
 
 /// Everything the pipeline reports while running.
@@ -107,7 +200,7 @@ pub struct BroadcastPipeline {
 impl std::fmt::Debug for BroadcastPipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BroadcastPipeline")
-            .field("name", &self.guard.0.name())
+            .field("name", &self.guard.0.as_ref().map(|p| p.name()))
             .finish()
     }
 }
@@ -136,7 +229,7 @@ impl BroadcastPipeline {
     ) -> Result<(Self, tokio::sync::mpsc::UnboundedReceiver<PipelineEvent>), PipelineError> {
         init()?;
         let pipeline = gst::Pipeline::new();
-        let guard = NullOnDrop(pipeline.clone());
+        let guard = NullOnDrop(Some(pipeline.clone()));
 
         let caps = match input {
             InputFormat::Flv => gst::Caps::builder("video/x-flv").build(),
@@ -173,15 +266,24 @@ impl BroadcastPipeline {
             .link(&demux)
             .map_err(|e| PipelineError::Setup(e.to_string()))?;
 
+        let tracks = Arc::new(Mutex::new(Tracks::default()));
         let pipeline_weak = pipeline.downgrade();
         let split_weak = split.downgrade();
+        let tracks_added = tracks.clone();
         demux.connect_pad_added(move |_, pad| {
             let (Some(pipeline), Some(split)) = (pipeline_weak.upgrade(), split_weak.upgrade())
             else {
                 return;
             };
-            if let Err(e) = link_branch(&pipeline, &split, pad) {
+            if let Err(e) = link_branch(&pipeline, &split, pad, &tracks_added) {
                 tracing::warn!(error = %e, pad = %pad.name(), "ingest: stream not recorded");
+            }
+        });
+        let split_weak = split.downgrade();
+        let tracks_done = tracks.clone();
+        demux.connect_no_more_pads(move |_| {
+            if let Some(split) = split_weak.upgrade() {
+                link_pending(&split, &tracks_done);
             }
         });
 
@@ -219,17 +321,29 @@ impl BroadcastPipeline {
         let _ = self.appsrc.end_of_stream();
     }
 
-    /// Stops the pipeline now (also happens on drop).
-    pub fn stop(self) {
-        drop(self.guard);
+    /// Stops the pipeline (also happens on drop) without blocking the caller;
+    /// the receiver resolves once `set_state(Null)` returned, which a
+    /// misbehaving element can delay forever (see [`teardown`]).
+    pub fn stop(mut self) -> tokio::sync::oneshot::Receiver<()> {
+        match self.guard.0.take() {
+            Some(pipeline) => teardown(pipeline),
+            None => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let _ = tx.send(());
+                rx
+            }
+        }
     }
 }
 
-/// Links `queue ! parser` from a demuxer pad into a new `splitmuxsink` pad.
+/// Links `queue ! parser` from a demuxer pad; the parser goes into a new
+/// `splitmuxsink` pad at once if the track set is complete, else when it is
+/// (see [`link_pending`]).
 fn link_branch(
     pipeline: &gst::Pipeline,
     split: &gst::Element,
     pad: &gst::Pad,
+    tracks: &Arc<Mutex<Tracks>>,
 ) -> Result<(), PipelineError> {
     let caps = pad
         .current_caps()
@@ -260,6 +374,9 @@ fn link_branch(
     // track while it waits for the other to reach the cut point, so a single
     // demuxer thread feeding both would deadlock (measured: no segment at all).
     let queue = make("queue", "gstreamer1.0-plugins-base")?;
+    queue.set_property("max-size-buffers", 0u32);
+    queue.set_property("max-size-bytes", 0u32);
+    queue.set_property("max-size-time", BRANCH_QUEUE_TIME.as_nanos() as u64);
     let parse = make(parser, package)?;
     if parser.starts_with("h26") {
         // Every segment must start decodable: repeat SPS/PPS before each IDR.
@@ -269,15 +386,44 @@ fn link_branch(
         .add_many([&queue, &parse])
         .map_err(|e| PipelineError::Setup(e.to_string()))?;
     gst::Element::link_many([&queue, &parse]).map_err(|e| PipelineError::Setup(e.to_string()))?;
-    let sink_pad = split
-        .request_pad_simple(split_pad)
-        .ok_or_else(|| PipelineError::Setup(format!("splitmuxsink refused pad {split_pad}")))?;
-    let parse_src = parse
+    let queue_src = queue
         .static_pad("src")
-        .ok_or_else(|| PipelineError::Setup("parser without src pad".into()))?;
-    parse_src
-        .link(&sink_pad)
-        .map_err(|e| PipelineError::Setup(format!("link {parser}: {e}")))?;
+        .ok_or_else(|| PipelineError::Setup("queue without src pad".into()))?;
+    let first_pending = {
+        let mut t = tracks
+            .lock()
+            .map_err(|_| PipelineError::Setup("track list poisoned".into()))?;
+        if t.linked {
+            // A track announced late: link it now.
+            link_to_split(split, &parse, split_pad)?;
+            false
+        } else {
+            // Hold the track's data until the set of tracks is known.
+            let probe = queue_src.add_probe(gst::PadProbeType::BLOCK_DOWNSTREAM, |_, _| {
+                gst::PadProbeReturn::Ok
+            });
+            t.pending.push(PendingTrack {
+                parse: parse.clone(),
+                split_pad,
+                queue_src,
+                probe,
+            });
+            t.pending.len() == 1
+        }
+    };
+    if first_pending {
+        let split_weak = split.downgrade();
+        let tracks = tracks.clone();
+        std::thread::Builder::new()
+            .name("ingest-tracks".into())
+            .spawn(move || {
+                std::thread::sleep(TRACK_GRACE);
+                if let Some(split) = split_weak.upgrade() {
+                    link_pending(&split, &tracks);
+                }
+            })
+            .map_err(|e| PipelineError::Setup(format!("spawn track timer: {e}")))?;
+    }
     queue
         .sync_state_with_parent()
         .map_err(|e| PipelineError::Setup(e.to_string()))?;
