@@ -24,13 +24,18 @@ pub fn save_settings<R: Runtime>(app: AppHandle<R>, settings: StudioSettings) {
     state::save(&app, "settings", &settings);
 }
 
-/// Connects to the remembered server (the built-in one unless another was chosen).
+/// Connects to the server named by `AETHEX_SERVER_URL` (how `scripts/run`
+/// points the studio at the server it started), else the remembered one (the
+/// built-in server unless another was chosen).
 #[tauri::command]
 pub async fn startup<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
 ) -> CmdResult<ServerStatus> {
-    let server: Option<String> = state::load(&app, "server");
+    let server: Option<String> = std::env::var("AETHEX_SERVER_URL")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| state::load(&app, "server"));
     connect(app, state, server).await
 }
 
