@@ -3,8 +3,8 @@
 use aethex_client::Secret;
 use aethex_client::chat::ChatEvent;
 use aethex_client::studio::{
-    ChatUpdate, DestinationView, EngineFeeds, Profile, RecordingView, ServerStatus, StudioSettings,
-    chat_state_text, preview_view, recordings as list_recordings, stats_view,
+    ChatUpdate, DestinationView, EngineFeeds, Profile, RecordingView, ServerStatus, StudioError,
+    StudioSettings, chat_state_text, preview_view, recordings as list_recordings, stats_view,
 };
 use aethex_proto::chat::ClientFrame;
 use tauri::{AppHandle, Emitter, Runtime, State};
@@ -172,6 +172,17 @@ fn forward<R: Runtime>(app: &AppHandle<R>, feeds: EngineFeeds, live: bool) {
     });
 }
 
+/// Forwards a freshly started engine's feeds to the window, or reports why it
+/// could not start (shared by preview, go-live and end-stream).
+fn forward_result<R: Runtime>(
+    app: &AppHandle<R>,
+    feeds: Result<EngineFeeds, StudioError>,
+    live: bool,
+) -> CmdResult<()> {
+    forward(app, feeds.map_err(|e| e.view())?, live);
+    Ok(())
+}
+
 /// (Re)starts the preview with `settings` (not live).
 #[tauri::command]
 pub async fn start_preview<R: Runtime>(
@@ -180,12 +191,8 @@ pub async fn start_preview<R: Runtime>(
     settings: StudioSettings,
 ) -> CmdResult<()> {
     let mut studio = state::studio(&state).await?;
-    let feeds = studio
-        .start_preview(&settings)
-        .await
-        .map_err(|e| e.view())?;
-    forward(&app, feeds, false);
-    Ok(())
+    let feeds = studio.start_preview(&settings).await;
+    forward_result(&app, feeds, false)
 }
 
 /// Goes live with `title`.
@@ -197,12 +204,8 @@ pub async fn go_live<R: Runtime>(
     title: String,
 ) -> CmdResult<()> {
     let mut studio = state::studio(&state).await?;
-    let feeds = studio
-        .go_live(&settings, &title)
-        .await
-        .map_err(|e| e.view())?;
-    forward(&app, feeds, true);
-    Ok(())
+    let feeds = studio.go_live(&settings, &title).await;
+    forward_result(&app, feeds, true)
 }
 
 /// Ends the stream cleanly, then goes back to preview.
@@ -214,12 +217,8 @@ pub async fn end_stream<R: Runtime>(
 ) -> CmdResult<()> {
     let mut studio = state::studio(&state).await?;
     studio.end_stream().await.map_err(|e| e.view())?;
-    let feeds = studio
-        .start_preview(&settings)
-        .await
-        .map_err(|e| e.view())?;
-    forward(&app, feeds, false);
-    Ok(())
+    let feeds = studio.start_preview(&settings).await;
+    forward_result(&app, feeds, false)
 }
 
 /// Whether a broadcast is on.
