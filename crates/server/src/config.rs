@@ -31,8 +31,12 @@ pub struct Config {
     pub srt: Option<SocketAddr>,
 
     /// Target HLS segment length in milliseconds (segments cut at the next keyframe).
-    #[arg(long, env = "AETHEX_HLS_SEGMENT_MS", default_value_t = 500)]
+    #[arg(long, env = "AETHEX_HLS_SEGMENT_MS", default_value_t = 1000)]
     pub hls_segment_ms: u64,
+
+    /// LL-HLS part target in milliseconds (50–2000): how fresh the live edge is.
+    #[arg(long, env = "AETHEX_HLS_PART_MS", default_value_t = 200)]
+    pub hls_part_ms: u64,
 
     /// Segments listed in the live playlist's sliding window.
     #[arg(long, env = "AETHEX_HLS_WINDOW", default_value_t = 6)]

@@ -48,7 +48,7 @@ async fn ffmpeg_publish_goes_live_then_offline_with_vod_when_killed() {
     assert_eq!(res.headers()["cache-control"], "no-cache");
     let seg = srv.get(&format!("/hls/alice/{}", first.segments[0])).await;
     assert_eq!(seg.status(), 200);
-    assert_eq!(seg.headers()["content-type"], "video/mp2t");
+    assert_eq!(seg.headers()["content-type"], "video/mp4");
     assert!(
         seg.headers()["cache-control"]
             .to_str()
@@ -209,4 +209,106 @@ async fn shutdown_finalises_live_playlists_and_keeps_the_vod() {
     assert!(p.ended, "VOD playlist lacks ENDLIST: {text}");
     assert!(p.segments.iter().all(|s| s.starts_with(&format!("{id}_"))));
     assert!(p.segments.iter().all(|s| dir.join(s).is_file()));
+}
+
+/// LL-HLS: parts and the preload hint are listed, a blocking reload waits for
+/// the next part, the hinted part is served the moment it exists, and init +
+/// parts decode like the segment they add up to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn low_latency_parts_blocking_reload_and_preload_hint() {
+    let srv = TestServer::start().await;
+    let key = srv.channel_with_key("lola").await;
+    let _publisher = Publisher::ffmpeg(&srv.rtmp_url(&key), Tracks::Both);
+    let p = wait_segments(&srv, "lola", 2).await;
+    assert_eq!(p.part_target, Some(0.2));
+    let map = p.map.clone().expect("EXT-X-MAP");
+    assert!(!p.parts.is_empty(), "parts listed");
+    let hint = p.preload_hint.clone().expect("preload hint");
+    assert!(
+        p.parts.iter().all(|(uri, _)| uri != &hint),
+        "hint names a future part"
+    );
+
+    // The init segment and every part are fMP4.
+    let init = srv.get(&format!("/hls/lola/{map}")).await;
+    assert_eq!(init.status(), 200);
+    assert_eq!(init.headers()["content-type"], "video/mp4");
+    let init = init.bytes().await.unwrap();
+    assert_eq!(&init[4..8], b"ftyp");
+
+    // Blocking reload for a part of the next segment: answered only once that
+    // part is listed (that segment may not even have started yet).
+    let next_msn = p.media_sequence + p.segments.len() as u64 + 1;
+    let reloaded = srv
+        .get_text(&format!(
+            "/hls/lola/index.m3u8?_HLS_msn={}&_HLS_part=3",
+            next_msn
+        ))
+        .await
+        .unwrap();
+    let after = parse_playlist(&reloaded);
+    let wanted = format!("_{next_msn:05}_p3.m4s");
+    assert!(
+        after.parts.iter().any(|(uri, _)| uri.ends_with(&wanted)),
+        "blocking reload returned without part 3 of {next_msn}: {reloaded}"
+    );
+
+    // Too far ahead of the live edge: 400 in the contract's error shape.
+    let far = srv
+        .get(&format!("/hls/lola/index.m3u8?_HLS_msn={}", next_msn + 50))
+        .await;
+    assert_eq!(far.status(), 400);
+    let body: serde_json::Value = far.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad_request", "{body}");
+    assert_eq!(
+        srv.get("/hls/lola/index.m3u8?_HLS_part=1").await.status(),
+        400
+    );
+
+    // The hinted part: the request waits for it, then gets its bytes.
+    let hint = parse_playlist(&srv.get_text("/hls/lola/index.m3u8").await.unwrap())
+        .preload_hint
+        .expect("hint");
+    let part = srv.get(&format!("/hls/lola/{hint}")).await;
+    assert_eq!(part.status(), 200, "hinted part {hint}");
+    let part = part.bytes().await.unwrap();
+    assert_eq!(&part[4..8], b"moof");
+
+    // A finished segment is exactly its parts, and init + segment decodes.
+    let done = parse_playlist(&srv.get_text("/hls/lola/index.m3u8").await.unwrap());
+    let seg_uri = done.segments.last().unwrap().clone();
+    let stem = seg_uri.trim_end_matches(".m4s");
+    let mut joined = Vec::new();
+    for (uri, _) in done
+        .parts
+        .iter()
+        .filter(|(u, _)| u.starts_with(&format!("{stem}_p")))
+    {
+        joined.extend_from_slice(
+            &srv.get(&format!("/hls/lola/{uri}"))
+                .await
+                .bytes()
+                .await
+                .unwrap(),
+        );
+    }
+    let segment = srv
+        .get(&format!("/hls/lola/{seg_uri}"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert!(!joined.is_empty(), "parts of {seg_uri} listed");
+    assert_eq!(joined, segment.to_vec(), "segment = its parts");
+    let first_part = done
+        .parts
+        .iter()
+        .find(|(u, _)| u.starts_with(&format!("{stem}_p0")))
+        .expect("part 0");
+    assert!(first_part.1, "a segment's first part is independent");
+    let file = srv.dir.join("probe.mp4");
+    std::fs::write(&file, [init.to_vec(), segment.to_vec()].concat()).unwrap();
+    let (kinds, frames) = ffprobe(file.to_str().unwrap()).await;
+    assert_eq!(kinds, ["audio", "video"]);
+    assert!(frames >= 10, "init + one segment decoded {frames} frames");
 }

@@ -1,47 +1,108 @@
-//! Live HLS: `GET /hls/{channel}/index.m3u8` (sliding window from memory) and
-//! the segments beside it. 404 when the channel is offline.
+//! Live HLS: `GET /hls/{channel}/index.m3u8` (LL-HLS: sliding window from
+//! memory, parts, blocking reload with `_HLS_msn`/`_HLS_part`) and the media
+//! files beside it. 404 when the channel is offline.
 
+pub mod fmp4;
 pub mod playlist;
+pub mod segmenter;
 
 use std::path::Path;
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::{Path as UrlPath, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use bytes::Bytes;
 
 use crate::error::ApiError;
+use crate::ingest::live::Reload;
 use crate::state::AppState;
 use crate::vod::store::PLAYLIST;
 
 /// Content type of playlists.
 pub const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
-/// Content type of MPEG-TS segments.
-pub const SEGMENT_TYPE: &str = "video/mp2t";
-/// Playlists change every segment: always revalidate.
+/// Content type of MPEG-TS segments (recordings made before fMP4).
+pub const TS_TYPE: &str = "video/mp2t";
+/// Content type of fMP4 init segments, segments and parts.
+pub const MP4_TYPE: &str = "video/mp4";
+/// Playlists change every part: always revalidate.
 const PLAYLIST_CACHE: &str = "no-cache";
-/// Segment names are unique per broadcast and never rewritten.
+/// Media names are unique per broadcast and never rewritten.
 const SEGMENT_CACHE: &str = "public, max-age=31536000, immutable";
+/// How long a request for the hinted next part may wait for it.
+const PART_WAIT: Duration = Duration::from_secs(3);
 
 /// Routes of the live HLS feature.
 pub fn router() -> Router<AppState> {
     Router::new().route("/hls/{channel}/{file}", get(live_file))
 }
 
-/// `GET /hls/{channel}/{file}`: the live playlist or one of its segments.
+/// The LL-HLS delivery directives of a playlist request.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Directives {
+    msn: Option<u64>,
+    part: Option<u32>,
+}
+
+/// Parses `_HLS_msn` / `_HLS_part`; other parameters (cache busters) are
+/// ignored. `_HLS_part` without `_HLS_msn` is an error (RFC 8216bis 6.2.5.2).
+fn directives(query: Option<&str>) -> Result<Directives, ApiError> {
+    let mut d = Directives::default();
+    for pair in query.unwrap_or_default().split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let bad = || ApiError::BadRequest(format!("{key} must be a non-negative integer"));
+        match key {
+            "_HLS_msn" => d.msn = Some(value.parse().map_err(|_| bad())?),
+            "_HLS_part" => d.part = Some(value.parse().map_err(|_| bad())?),
+            _ => {}
+        }
+    }
+    if d.part.is_some() && d.msn.is_none() {
+        return Err(ApiError::BadRequest("_HLS_part needs _HLS_msn".into()));
+    }
+    Ok(d)
+}
+
+/// `GET /hls/{channel}/{file}`: the live playlist or one of its media files.
 async fn live_file(
     State(state): State<AppState>,
     UrlPath((channel, file)): UrlPath<(String, String)>,
+    RawQuery(query): RawQuery,
 ) -> Response {
     let Some(stream) = state.live.get(&channel) else {
         return ApiError::NotFound("live stream").into_response();
     };
+    let window = state.config.hls_window;
     if file == PLAYLIST {
-        let text = stream.live_playlist(state.config.hls_window);
-        return playlist_response(text);
+        let d = match directives(query.as_deref()) {
+            Ok(d) => d,
+            Err(e) => return e.into_response(),
+        };
+        let Some(msn) = d.msn else {
+            return playlist_response(stream.live_playlist(window));
+        };
+        return match stream.reload(window, msn, d.part).await {
+            Reload::Ready(text) => playlist_response(text),
+            Reload::TooFarAhead => {
+                ApiError::BadRequest("_HLS_msn is beyond the live edge".into()).into_response()
+            }
+            Reload::TimedOut => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, HeaderValue::from_static("1"))],
+                "the requested part did not appear in time",
+            )
+                .into_response(),
+        };
     }
-    serve_segment(&stream.dir, &file).await
+    if !is_segment_name(&file) {
+        return ApiError::NotFound("file").into_response();
+    }
+    match stream.media(&file, PART_WAIT).await {
+        Some(bytes) => media_response(&file, bytes),
+        None => serve_segment(&stream.dir, &file).await,
+    }
 }
 
 /// A playlist body with its content type and no-cache.
@@ -62,10 +123,15 @@ pub fn playlist_response(text: String) -> Response {
         .into_response()
 }
 
-/// Whether `file` is a plain segment name we write (`{id}_{n}.ts`): no path
-/// separators, no dots beyond the extension, nothing absolute.
+/// Whether `file` is a plain media name we write (`{id}_{n}.m4s`,
+/// `{id}_{n}_p{k}.m4s`, `{id}_init.mp4`, or `{id}_{n}.ts` in older
+/// recordings): no path separators, no dots beyond the extension, nothing
+/// absolute.
 pub fn is_segment_name(file: &str) -> bool {
-    let Some(stem) = file.strip_suffix(".ts") else {
+    let Some(stem) = [".m4s", ".mp4", ".ts"]
+        .iter()
+        .find_map(|ext| file.strip_suffix(ext))
+    else {
         return false;
     };
     !stem.is_empty()
@@ -75,35 +141,69 @@ pub fn is_segment_name(file: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// Serves `dir/file` as an immutable MPEG-TS segment, or 404.
+/// An immutable media file with the content type its name implies.
+fn media_response(file: &str, bytes: impl Into<Bytes>) -> Response {
+    let kind = if file.ends_with(".ts") {
+        TS_TYPE
+    } else {
+        MP4_TYPE
+    };
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(kind)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(SEGMENT_CACHE),
+            ),
+        ],
+        bytes.into(),
+    )
+        .into_response()
+}
+
+/// Serves `dir/file` as an immutable media file, or 404.
 pub async fn serve_segment(dir: &Path, file: &str) -> Response {
     if !is_segment_name(file) {
         return ApiError::NotFound("file").into_response();
     }
     match tokio::fs::read(dir.join(file)).await {
-        Ok(bytes) => (
-            StatusCode::OK,
-            [
-                (header::CONTENT_TYPE, HeaderValue::from_static(SEGMENT_TYPE)),
-                (
-                    header::CACHE_CONTROL,
-                    HeaderValue::from_static(SEGMENT_CACHE),
-                ),
-            ],
-            bytes,
-        )
-            .into_response(),
+        Ok(bytes) => media_response(file, bytes),
         Err(_) => ApiError::NotFound("segment").into_response(),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::is_segment_name;
+    use super::{Directives, directives, is_segment_name};
+
+    #[test]
+    fn delivery_directives_parse_and_refuse_nonsense() {
+        assert_eq!(directives(None).unwrap(), Directives::default());
+        assert_eq!(
+            directives(Some("_HLS_msn=12&_HLS_part=3&x=1")).unwrap(),
+            Directives {
+                msn: Some(12),
+                part: Some(3)
+            }
+        );
+        assert_eq!(directives(Some("_HLS_msn=4")).unwrap().part, None);
+        for bad in [
+            "_HLS_msn=-1",
+            "_HLS_msn=abc",
+            "_HLS_part=2",
+            "_HLS_msn=1&_HLS_part=x",
+        ] {
+            assert!(directives(Some(bad)).is_err(), "{bad} must be refused");
+        }
+    }
 
     #[test]
     fn only_plain_segment_names_pass() {
         assert!(is_segment_name("12_00001.ts"));
+        assert!(is_segment_name("12_00001.m4s"));
+        assert!(is_segment_name("12_00001_p3.m4s"));
+        assert!(is_segment_name("12_init.mp4"));
         for bad in [
             "../x.ts",
             "..",
@@ -114,6 +214,9 @@ mod tests {
             "x.ts.tmp",
             "aethex.db",
             "..%2F.ts",
+            "../12_init.mp4",
+            "index.m3u8",
+            ".m4s",
         ] {
             assert!(!is_segment_name(bad), "{bad} must be refused");
         }

@@ -1,21 +1,39 @@
-//! HLS media playlists written by us (not by the sink): the live sliding window
-//! served from memory, and the full VOD playlist kept on disk.
+//! HLS media playlists written by us: the live LL-HLS playlist (sliding
+//! window, parts, blocking reload) served from memory, and the full VOD
+//! playlist kept on disk.
 //!
 //! Every segment carries `EXT-X-PROGRAM-DATE-TIME` so players (and our latency
 //! measurements) can map media time to wall-clock time.
 
 use std::fmt::Write as _;
 
-/// One finished MPEG-TS segment.
+/// One LL-HLS part (`EXT-X-PART`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    /// File name beside the playlist.
+    pub uri: String,
+    /// Media duration in seconds.
+    pub duration: f64,
+    /// Starts with a keyframe.
+    pub independent: bool,
+}
+
+/// One finished segment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Segment {
-    /// File name beside the playlist (e.g. `seg00042.ts`).
+    /// File name beside the playlist (e.g. `12_00042.m4s`).
     pub uri: String,
     /// Media duration in seconds.
     pub duration: f64,
     /// Wall-clock time of the segment's first frame, Unix milliseconds.
     pub program_date_time_ms: i64,
+    /// Its parts (live only; empty for playlists without parts).
+    pub parts: Vec<Part>,
 }
+
+/// How many of the newest segments keep their parts listed (RFC 8216bis:
+/// at least those within three target durations of the end).
+const SEGMENTS_WITH_PARTS: usize = 3;
 
 /// All segments of one broadcast, in order, and whether it has ended.
 #[derive(Debug, Clone, Default)]
@@ -24,26 +42,68 @@ pub struct Playlist {
     ended: bool,
     /// Lower bound for `EXT-X-TARGETDURATION` (the configured segment length).
     min_target: u32,
+    /// `EXT-X-MAP` URI (fMP4 init segment).
+    map: Option<String>,
+    /// LL-HLS part target in seconds; `None` for plain HLS.
+    part_target: Option<f64>,
+    /// Parts of the segment being written, and its wall-clock start.
+    open_parts: Vec<Part>,
+    open_pdt_ms: Option<i64>,
+    /// The next part's URI (`EXT-X-PRELOAD-HINT`).
+    preload: Option<String>,
 }
 
 impl Playlist {
     /// An empty playlist whose target duration is at least `min_target_secs`.
     pub fn new(min_target_secs: u32) -> Self {
         Playlist {
-            segments: Vec::new(),
-            ended: false,
             min_target: min_target_secs.max(1),
+            ..Playlist::default()
         }
     }
 
-    /// Appends a finished segment.
-    pub fn push(&mut self, segment: Segment) {
+    /// A low-latency playlist with parts of at most `part_target` seconds and
+    /// fMP4 segments initialised by `map`.
+    pub fn low_latency(min_target_secs: u32, part_target: f64, map: String) -> Self {
+        Playlist {
+            map: Some(map),
+            part_target: Some(part_target),
+            ..Playlist::new(min_target_secs)
+        }
+    }
+
+    /// Appends a finished part of the segment being written, which starts at
+    /// wall-clock `segment_pdt_ms`.
+    pub fn push_part(&mut self, part: Part, segment_pdt_ms: i64) {
+        self.open_pdt_ms.get_or_insert(segment_pdt_ms);
+        self.open_parts.push(part);
+    }
+
+    /// Announces the URI of the part that comes next.
+    pub fn set_preload_hint(&mut self, uri: String) {
+        self.preload = Some(uri);
+    }
+
+    /// The URI of the part that comes next, while live.
+    pub fn preload_hint(&self) -> Option<&str> {
+        self.preload.as_deref().filter(|_| !self.ended)
+    }
+
+    /// Appends a finished segment; the parts pushed since the last segment
+    /// become its parts.
+    pub fn push(&mut self, mut segment: Segment) {
+        if segment.parts.is_empty() {
+            segment.parts = std::mem::take(&mut self.open_parts);
+        }
+        self.open_parts.clear();
+        self.open_pdt_ms = None;
         self.segments.push(segment);
     }
 
     /// Marks the broadcast as finished (`EXT-X-ENDLIST`).
     pub fn end(&mut self) {
         self.ended = true;
+        self.preload = None;
     }
 
     /// Whether the broadcast has finished.
@@ -56,12 +116,34 @@ impl Playlist {
         &self.segments
     }
 
+    /// Whether anything (a segment or a part) is listed yet.
+    pub fn has_media(&self) -> bool {
+        !self.segments.is_empty() || !self.open_parts.is_empty()
+    }
+
     /// Total media duration in seconds.
     pub fn duration(&self) -> f64 {
         self.segments.iter().map(|s| s.duration).sum()
     }
 
-    fn target_duration(&self) -> u32 {
+    /// Media sequence number of the segment being written (the next one).
+    pub fn next_sequence(&self) -> u64 {
+        self.segments.len() as u64
+    }
+
+    /// Whether a blocking reload for segment `msn` (and part `part` of it) can
+    /// be answered: that segment, or that part of it, is listed.
+    pub fn has(&self, msn: u64, part: Option<u32>) -> bool {
+        let next = self.next_sequence();
+        match part {
+            _ if msn < next => true,
+            Some(p) if msn == next => (p as usize) < self.open_parts.len(),
+            _ => false,
+        }
+    }
+
+    /// The configured target duration (whole seconds, as RFC 8216 wants it).
+    pub fn target_duration(&self) -> u32 {
         // RFC 8216: every EXTINF rounded to the nearest integer must be <= target.
         let longest = self
             .segments
@@ -73,41 +155,88 @@ impl Playlist {
     }
 
     /// The live playlist: the last `window` segments, a sliding media sequence,
-    /// `EXT-X-ENDLIST` once ended.
+    /// parts of the newest segments and the preload hint, `EXT-X-ENDLIST` once
+    /// ended.
     pub fn render_live(&self, window: usize) -> String {
         let skip = self.segments.len().saturating_sub(window.max(1));
         self.render(skip, None)
     }
 
-    /// The VOD playlist: every segment, `PLAYLIST-TYPE` `VOD` once ended
-    /// (`EVENT` while still growing).
+    /// The VOD playlist: every segment, no parts, `PLAYLIST-TYPE` `VOD` once
+    /// ended (`EVENT` while still growing).
     pub fn render_vod(&self) -> String {
         let kind = if self.ended { "VOD" } else { "EVENT" };
         self.render(0, Some(kind))
     }
 
     fn render(&self, skip: usize, playlist_type: Option<&str>) -> String {
+        let live = playlist_type.is_none();
+        let parts = self.part_target.filter(|_| live);
         let target = self.target_duration();
-        let mut out = String::with_capacity(128 + 96 * (self.segments.len() - skip));
-        out.push_str("#EXTM3U\n#EXT-X-VERSION:3\n");
+        let mut out = String::with_capacity(256 + 128 * (self.segments.len() - skip));
+        let version = if self.map.is_some() { 6 } else { 3 };
+        let _ = writeln!(out, "#EXTM3U\n#EXT-X-VERSION:{version}");
         let _ = writeln!(out, "#EXT-X-TARGETDURATION:{target}");
+        if let Some(pt) = parts {
+            let _ = writeln!(
+                out,
+                "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={:.3}",
+                pt * 3.0
+            );
+            let _ = writeln!(out, "#EXT-X-PART-INF:PART-TARGET={pt:.3}");
+        }
         let _ = writeln!(out, "#EXT-X-MEDIA-SEQUENCE:{skip}");
         if let Some(kind) = playlist_type {
             let _ = writeln!(out, "#EXT-X-PLAYLIST-TYPE:{kind}");
         }
-        for seg in &self.segments[skip..] {
-            let pdt = chrono::DateTime::from_timestamp_millis(seg.program_date_time_ms)
-                .unwrap_or_default()
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-            let _ = writeln!(out, "#EXT-X-PROGRAM-DATE-TIME:{pdt}");
+        if let Some(map) = &self.map {
+            let _ = writeln!(out, "#EXT-X-MAP:URI=\"{map}\"");
+        }
+        let with_parts_from = self.segments.len().saturating_sub(SEGMENTS_WITH_PARTS);
+        for (i, seg) in self.segments.iter().enumerate().skip(skip) {
+            write_pdt(&mut out, seg.program_date_time_ms);
+            if parts.is_some() && i >= with_parts_from {
+                write_parts(&mut out, &seg.parts);
+            }
             let _ = writeln!(out, "#EXTINF:{:.3},", seg.duration);
             out.push_str(&seg.uri);
             out.push('\n');
+        }
+        if parts.is_some() && !self.ended {
+            if let Some(pdt) = self.open_pdt_ms.filter(|_| !self.open_parts.is_empty()) {
+                write_pdt(&mut out, pdt);
+                write_parts(&mut out, &self.open_parts);
+            }
+            if let Some(hint) = &self.preload {
+                let _ = writeln!(out, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{hint}\"");
+            }
         }
         if self.ended {
             out.push_str("#EXT-X-ENDLIST\n");
         }
         out
+    }
+}
+
+fn write_pdt(out: &mut String, ms: i64) {
+    let pdt = chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let _ = writeln!(out, "#EXT-X-PROGRAM-DATE-TIME:{pdt}");
+}
+
+fn write_parts(out: &mut String, parts: &[Part]) {
+    for p in parts {
+        let independent = if p.independent {
+            ",INDEPENDENT=YES"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "#EXT-X-PART:DURATION={:.3},URI=\"{}\"{independent}",
+            p.duration, p.uri
+        );
     }
 }
 
@@ -120,6 +249,7 @@ mod tests {
             uri: format!("seg{i:05}.ts"),
             duration: d,
             program_date_time_ms: 1_700_000_000_000 + i64::from(i) * 1000,
+            parts: Vec::new(),
         }
     }
 
@@ -150,5 +280,57 @@ mod tests {
         assert!(text.ends_with("#EXT-X-ENDLIST\n"));
         assert!(text.contains("#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:20.000Z"));
         assert!((p.duration() - 3.1).abs() < 1e-9);
+    }
+
+    fn part(s: u32, i: u32, independent: bool) -> Part {
+        Part {
+            uri: format!("seg{s:05}_p{i}.m4s"),
+            duration: 0.2,
+            independent,
+        }
+    }
+
+    #[test]
+    fn low_latency_playlist_lists_parts_hint_and_server_control() {
+        let mut p = Playlist::low_latency(1, 0.2, "1_init.mp4".into());
+        for s in 0..5 {
+            for i in 0..5 {
+                p.push_part(part(s, i, i == 0), 1_700_000_000_000);
+            }
+            p.push(seg(s, 1.0));
+        }
+        p.push_part(part(5, 0, true), 1_700_000_005_000);
+        p.set_preload_hint("seg00005_p1.m4s".into());
+        let text = p.render_live(4);
+        assert!(text.contains("#EXT-X-VERSION:6\n"));
+        assert!(text.contains("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.600\n"));
+        assert!(text.contains("#EXT-X-PART-INF:PART-TARGET=0.200\n"));
+        assert!(text.contains("#EXT-X-MAP:URI=\"1_init.mp4\"\n"));
+        assert!(text.contains("#EXT-X-MEDIA-SEQUENCE:1\n"));
+        // Parts only for the three newest segments, plus the open one.
+        assert!(!text.contains("seg00001_p0.m4s"));
+        assert!(
+            text.contains("#EXT-X-PART:DURATION=0.200,URI=\"seg00002_p0.m4s\",INDEPENDENT=YES\n")
+        );
+        assert!(text.contains("#EXT-X-PART:DURATION=0.200,URI=\"seg00002_p1.m4s\"\n"));
+        assert!(text.contains("URI=\"seg00005_p0.m4s\""));
+        assert!(
+            text.trim_end()
+                .ends_with("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"seg00005_p1.m4s\"")
+        );
+        // The open segment's parts come after the last full segment.
+        assert!(text.find("seg00004.ts").unwrap() < text.find("seg00005_p0.m4s").unwrap());
+
+        assert!(p.has(4, None) && p.has(5, Some(0)));
+        assert!(!p.has(5, Some(1)) && !p.has(5, None) && !p.has(6, Some(0)));
+
+        // VOD: no parts, no server control, the map kept.
+        let vod = p.render_vod();
+        assert!(!vod.contains("EXT-X-PART") && !vod.contains("SERVER-CONTROL"));
+        assert!(vod.contains("#EXT-X-MAP:URI=\"1_init.mp4\""));
+
+        p.end();
+        let ended = p.render_live(4);
+        assert!(!ended.contains("PRELOAD-HINT") && ended.ends_with("#EXT-X-ENDLIST\n"));
     }
 }

@@ -1,15 +1,18 @@
 //! Live streams: the registry of who is on air, and one [`Broadcast`] per
-//! publish that owns the pipeline, the playlists and the broadcasts row.
+//! publish that owns the segmenter, the playlists and the broadcasts row.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::hls::playlist::{Playlist, Segment};
+use bytes::Bytes;
+
+use crate::hls::fmp4::{AudioConfig, VideoConfig};
+use crate::hls::playlist::{Part, Playlist, Segment};
+use crate::hls::segmenter::{Output, Segmenter, SegmenterConfig};
 use crate::ingest::IngestError;
 use crate::ingest::channel_link::{self, ChannelRow};
-use crate::ingest::pipeline::{BroadcastPipeline, InputFormat, PipelineEvent, Pushed};
 use crate::state::AppState;
 use crate::vod;
 
@@ -17,12 +20,49 @@ use crate::vod;
 /// `/hls/{channel}/` so players see the end instead of a 404.
 pub const ENDED_LINGER: Duration = Duration::from_secs(10);
 
-/// How long to wait for the pipeline to flush the last segment at the end.
-const EOS_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long the end of a broadcast waits for its files to reach the disk.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long the pipeline's `set_state(Null)` may take before it is reported as
-/// stuck (the broadcast has already ended by then; only threads leak).
-const TEARDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most recent media files kept in memory per stream for live viewers (the
+/// whole live window of parts and segments at usual settings).
+const CACHE_FILES: usize = 160;
+/// Most bytes kept in that cache.
+const CACHE_BYTES: usize = 48 * 1024 * 1024;
+
+/// Recent parts and segments by file name, served to live viewers without a
+/// disk read (segments are on disk too, for the VOD).
+#[derive(Debug, Default)]
+struct MediaCache {
+    files: HashMap<String, Bytes>,
+    order: VecDeque<String>,
+    bytes: usize,
+    init: Option<(String, Bytes)>,
+}
+
+impl MediaCache {
+    fn insert(&mut self, name: String, data: Bytes) {
+        self.bytes += data.len();
+        self.order.push_back(name.clone());
+        if let Some(old) = self.files.insert(name, data) {
+            self.bytes -= old.len();
+        }
+        while self.order.len() > CACHE_FILES || self.bytes > CACHE_BYTES {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(old) = self.files.remove(&oldest) {
+                self.bytes -= old.len();
+            }
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<Bytes> {
+        match &self.init {
+            Some((n, data)) if n == name => Some(data.clone()),
+            _ => self.files.get(name).cloned(),
+        }
+    }
+}
 
 /// One channel's current (or just ended) stream, as the HLS handlers see it.
 #[derive(Debug)]
@@ -34,7 +74,21 @@ pub struct LiveStream {
     /// Directory holding the segments (the VOD directory).
     pub dir: PathBuf,
     playlist: Mutex<Playlist>,
+    media: Mutex<MediaCache>,
+    /// Bumped whenever the playlist changes (blocking reloads wait on it).
+    changed: tokio::sync::watch::Sender<u64>,
     ended_at: Mutex<Option<Instant>>,
+}
+
+/// What a blocking playlist reload (`_HLS_msn` / `_HLS_part`) got.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reload {
+    /// The playlist (now containing the requested part, or ended).
+    Ready(String),
+    /// The request is too far ahead of the live edge (RFC 8216bis: 400).
+    TooFarAhead,
+    /// The part did not appear in time (503).
+    TimedOut,
 }
 
 impl LiveStream {
@@ -46,12 +100,64 @@ impl LiveStream {
             .unwrap_or_default()
     }
 
-    /// Whether any segment is listed yet.
+    /// Waits until segment `msn` (part `part` of it, if given) is listed, then
+    /// renders the playlist: the LL-HLS blocking playlist reload.
+    pub async fn reload(&self, window: usize, msn: u64, part: Option<u32>) -> Reload {
+        let mut changed = self.changed.subscribe();
+        let deadline = {
+            let Ok(p) = self.playlist.lock() else {
+                return Reload::TimedOut;
+            };
+            if msn > p.next_sequence() + 2 {
+                return Reload::TooFarAhead;
+            }
+            // RFC 8216bis 6.2.5.2: give up after three target durations.
+            tokio::time::Instant::now() + Duration::from_secs(3 * u64::from(p.target_duration()))
+        };
+        loop {
+            if let Ok(p) = self.playlist.lock()
+                && (p.is_ended() || p.has(msn, part))
+            {
+                return Reload::Ready(p.render_live(window));
+            }
+            match tokio::time::timeout_at(deadline, changed.changed()).await {
+                Ok(Ok(())) => {}
+                _ => return Reload::TimedOut,
+            }
+        }
+    }
+
+    /// A live media file (init, part or recent segment) from memory; waits up to
+    /// `wait` for the part announced by the preload hint.
+    pub async fn media(&self, name: &str, wait: Duration) -> Option<Bytes> {
+        let mut changed = self.changed.subscribe();
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(data) = self.media.lock().ok().and_then(|m| m.get(name)) {
+                return Some(data);
+            }
+            // Only the hinted next part is worth waiting for.
+            let hinted = self
+                .playlist
+                .lock()
+                .is_ok_and(|p| p.preload_hint() == Some(name));
+            if !hinted || self.is_ended() {
+                return None;
+            }
+            match tokio::time::timeout_at(deadline, changed.changed()).await {
+                Ok(Ok(())) => {}
+                _ => return None,
+            }
+        }
+    }
+
+    /// Whether any segment or part is listed yet.
     pub fn has_segments(&self) -> bool {
-        self.playlist
-            .lock()
-            .map(|p| !p.segments().is_empty())
-            .unwrap_or(false)
+        self.playlist.lock().map(|p| p.has_media()).unwrap_or(false)
+    }
+
+    fn notify(&self) {
+        self.changed.send_modify(|v| *v += 1);
     }
 
     /// Whether the stream ended more than [`ENDED_LINGER`] ago (then it is gone).
@@ -140,18 +246,47 @@ impl LiveRegistry {
     }
 }
 
+/// A file write for the broadcast's directory, done off the ingest task in order.
+#[derive(Debug)]
+enum DiskJob {
+    File(String, Bytes),
+    Playlist(String),
+}
+
+/// Writes a broadcast's files in order on the blocking pool; returns when the
+/// sender is gone and everything queued is written.
+async fn disk_writer(dir: PathBuf, mut jobs: tokio::sync::mpsc::UnboundedReceiver<DiskJob>) {
+    while let Some(job) = jobs.recv().await {
+        let dir = dir.clone();
+        let written = tokio::task::spawn_blocking(move || match job {
+            DiskJob::File(name, data) => std::fs::write(dir.join(name), &data),
+            DiskJob::Playlist(text) => vod::store::write_playlist(&dir, &text),
+        })
+        .await;
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                metrics::counter!("aethex_vod_write_errors_total").increment(1);
+                tracing::warn!(error = %e, "ingest: writing a recording file failed");
+            }
+            Err(e) => tracing::warn!(error = %e, "ingest: disk writer task failed"),
+        }
+    }
+}
+
 /// A running broadcast: feed it media, then [`Broadcast::finish`] it.
 pub struct Broadcast {
     state: AppState,
     stream: Arc<LiveStream>,
-    pipeline: Option<BroadcastPipeline>,
-    /// Set by the event task: `Some(None)` after EOS, `Some(Some(reason))` on failure.
-    done: tokio::sync::watch::Receiver<Option<Option<String>>>,
-    /// Lists segments; aborted at the end so the bus thread stops too.
-    events_task: tokio::task::JoinHandle<()>,
-    wallclock_base_ms: Arc<Mutex<Option<i64>>>,
+    segmenter: Segmenter,
+    prefix: String,
+    disk: Option<tokio::sync::mpsc::UnboundedSender<DiskJob>>,
+    disk_task: Option<tokio::task::JoinHandle<()>>,
+    /// Unix milliseconds of media time 0 (for `EXT-X-PROGRAM-DATE-TIME`).
+    wallclock_base_ms: Option<i64>,
     bytes_in: metrics::Counter,
     dropped: metrics::Counter,
+    dropped_seen: u64,
     finished: bool,
 }
 
@@ -159,7 +294,6 @@ impl Drop for Broadcast {
     /// Safety net if a connection task dies without [`Broadcast::finish`]:
     /// the channel must not stay "live" forever.
     fn drop(&mut self) {
-        self.events_task.abort();
         if self.finished {
             return;
         }
@@ -186,12 +320,8 @@ impl std::fmt::Debug for Broadcast {
 
 impl Broadcast {
     /// Starts a broadcast of `channel`: refuses a second publisher, records the
-    /// broadcast, creates its directory and starts the pipeline.
-    pub async fn begin(
-        state: &AppState,
-        channel: &ChannelRow,
-        input: InputFormat,
-    ) -> Result<Broadcast, IngestError> {
+    /// broadcast and creates its directory.
+    pub async fn begin(state: &AppState, channel: &ChannelRow) -> Result<Broadcast, IngestError> {
         if state.live.is_live(&channel.name) {
             return Err(IngestError::AlreadyLive);
         }
@@ -209,48 +339,44 @@ impl Broadcast {
             let _ = channel_link::end_broadcast(state, &channel.name, broadcast_id).await;
             return Err(IngestError::Internal(format!("prepare recording: {e:#}")));
         }
-        let segment_len = Duration::from_millis(state.config.hls_segment_ms.max(100));
+        let cfg = SegmenterConfig {
+            segment: Duration::from_millis(state.config.hls_segment_ms.max(100)),
+            part: Duration::from_millis(state.config.hls_part_ms.clamp(50, 2000)),
+        };
+        let prefix = broadcast_id.to_string();
         let stream = Arc::new(LiveStream {
             channel: channel.name.clone(),
             broadcast_id,
             dir: dir.clone(),
-            playlist: Mutex::new(Playlist::new(segment_len.as_secs_f64().ceil() as u32)),
+            playlist: Mutex::new(Playlist::low_latency(
+                cfg.segment.as_secs_f64().ceil() as u32,
+                cfg.part.as_secs_f64(),
+                init_name(&prefix),
+            )),
+            media: Mutex::default(),
+            changed: tokio::sync::watch::channel(0).0,
             ended_at: Mutex::new(None),
         });
         if let Err(e) = state.live.claim(stream.clone()) {
             let _ = channel_link::end_broadcast(state, &channel.name, broadcast_id).await;
             return Err(e);
         }
-        let wallclock_base_ms = Arc::new(Mutex::new(None));
-        let started = BroadcastPipeline::start(
-            &dir,
-            &broadcast_id.to_string(),
-            input,
-            segment_len,
-            wallclock_base_ms.clone(),
-        );
-        let (pipeline, events) = match started {
-            Ok(p) => p,
-            Err(e) => {
-                mark_ended(&stream);
-                let _ = channel_link::end_broadcast(state, &channel.name, broadcast_id).await;
-                return Err(IngestError::Pipeline(e));
-            }
-        };
-        let (done_tx, done) = tokio::sync::watch::channel(None);
-        let events_task = tokio::spawn(event_task(stream.clone(), events, done_tx));
+        let (disk, jobs) = tokio::sync::mpsc::unbounded_channel();
+        let disk_task = tokio::spawn(disk_writer(dir, jobs));
         metrics::counter!("aethex_broadcasts_started_total").increment(1);
         tracing::info!(channel = %channel.name, broadcast_id, "broadcast started");
         let labels = [("channel", channel.name.clone())];
         Ok(Broadcast {
             state: state.clone(),
             stream,
-            pipeline: Some(pipeline),
-            done,
-            events_task,
-            wallclock_base_ms,
+            segmenter: Segmenter::new(cfg),
+            prefix,
+            disk: Some(disk),
+            disk_task: Some(disk_task),
+            wallclock_base_ms: None,
             bytes_in: metrics::counter!("aethex_ingest_bytes_total", &labels),
             dropped: metrics::counter!("aethex_ingest_dropped_total", &labels),
+            dropped_seen: 0,
             finished: false,
         })
     }
@@ -260,72 +386,172 @@ impl Broadcast {
         &self.stream.channel
     }
 
-    /// Feeds container bytes. `media_ts_ms` is the media timestamp of this data
-    /// (for the wall-clock mapping); `force` never drops (sequence headers).
-    /// Returns whether the data was dropped because the pipeline is behind.
-    pub fn push(&mut self, data: Vec<u8>, media_ts_ms: Option<u32>, force: bool) -> Pushed {
-        self.bytes_in.increment(data.len() as u64);
-        if let (Some(ts), Ok(mut base)) = (media_ts_ms, self.wallclock_base_ms.lock())
-            && base.is_none()
-        {
-            *base = Some(crate::db::now_ms() - i64::from(ts));
-        }
-        let Some(pipeline) = &self.pipeline else {
-            return Pushed::Dropped;
-        };
-        let pushed = pipeline.push(data, force);
-        if pushed == Pushed::Dropped {
-            self.dropped.increment(1);
-        }
-        pushed
+    /// The tracks the publisher announced (stream metadata), if it did.
+    pub fn announce(&mut self, video: bool, audio: bool) {
+        self.segmenter.announce(video, audio);
     }
 
-    /// Counts media dropped before it reached the pipeline.
+    /// The H.264 decoder configuration.
+    pub fn video_config(&mut self, config: VideoConfig) {
+        self.segmenter.set_video_config(config);
+    }
+
+    /// The AAC decoder configuration.
+    pub fn audio_config(&mut self, config: AudioConfig) {
+        self.segmenter.set_audio_config(config);
+    }
+
+    /// One H.264 access unit (length-prefixed NAL units); times in microseconds
+    /// of the publisher's clock.
+    pub fn video(&mut self, dts_us: i64, cts_us: i64, keyframe: bool, data: Bytes) {
+        self.media_in(dts_us, data.len());
+        let out = self.segmenter.push_video(dts_us, cts_us, keyframe, data);
+        self.apply(out);
+    }
+
+    /// One raw AAC frame; time in microseconds of the publisher's clock.
+    pub fn audio(&mut self, pts_us: i64, data: Bytes) {
+        self.media_in(pts_us, data.len());
+        let out = self.segmenter.push_audio(pts_us, data);
+        self.apply(out);
+    }
+
+    /// Counts media dropped before it reached the segmenter (not decodable).
     pub fn count_dropped(&self) {
         self.dropped.increment(1);
     }
 
-    /// The pipeline failure, if it failed (the publisher should be disconnected).
-    pub fn failure(&self) -> Option<String> {
-        self.done.borrow().clone().flatten()
+    fn media_in(&mut self, ts_us: i64, len: usize) {
+        self.bytes_in.increment(len as u64);
+        if self.wallclock_base_ms.is_none() {
+            self.wallclock_base_ms = Some(crate::db::now_ms() - ts_us / 1000);
+        }
     }
 
-    /// Resolves when the pipeline stops on its own (error or EOS).
-    pub async fn stopped(&mut self) {
-        let _ = self.done.wait_for(|d| d.is_some()).await;
+    fn pdt_ms(&self, media_us: i64) -> i64 {
+        self.wallclock_base_ms.unwrap_or_else(crate::db::now_ms) + media_us / 1000
     }
 
-    /// Ends the broadcast: flushes the last segment (at most [`EOS_TIMEOUT`]),
-    /// finalises both playlists (`EXT-X-ENDLIST`), stores the VOD duration and
-    /// marks the channel offline, then stops the pipeline in the background:
-    /// a pipeline that never stops cannot keep the channel live.
-    pub async fn finish(mut self) {
-        self.finished = true;
-        if let Some(pipeline) = &self.pipeline {
-            pipeline.end_of_stream();
-            let flushed =
-                tokio::time::timeout(EOS_TIMEOUT, self.done.wait_for(|d| d.is_some())).await;
-            if flushed.is_err() {
-                tracing::warn!(
-                    channel = %self.stream.channel,
-                    "ingest pipeline did not flush within {EOS_TIMEOUT:?}: last segment lost"
-                );
+    /// Publishes what the segmenter produced: files to memory (live) and disk
+    /// (VOD), entries to the playlists, then wakes blocked readers.
+    fn apply(&mut self, outputs: Vec<Output>) {
+        let dropped = self.segmenter.dropped();
+        if dropped > self.dropped_seen {
+            self.dropped.increment(dropped - self.dropped_seen);
+            self.dropped_seen = dropped;
+        }
+        if outputs.is_empty() {
+            return;
+        }
+        for output in outputs {
+            match output {
+                Output::Init(data) => {
+                    let name = init_name(&self.prefix);
+                    if let Ok(mut m) = self.stream.media.lock() {
+                        m.init = Some((name.clone(), data.clone()));
+                    }
+                    self.write(DiskJob::File(name, data));
+                }
+                Output::Part {
+                    segment,
+                    index,
+                    duration,
+                    independent,
+                    data,
+                } => {
+                    let name = part_name(&self.prefix, segment, index);
+                    if let Ok(mut m) = self.stream.media.lock() {
+                        m.insert(name.clone(), data);
+                    }
+                    let start_pdt = self.segment_pdt_guess();
+                    if let Ok(mut p) = self.stream.playlist.lock() {
+                        p.push_part(
+                            Part {
+                                uri: name,
+                                duration,
+                                independent,
+                            },
+                            start_pdt,
+                        );
+                        p.set_preload_hint(part_name(&self.prefix, segment, index + 1));
+                    }
+                }
+                Output::Segment {
+                    index,
+                    duration,
+                    start_us,
+                    data,
+                } => {
+                    let name = segment_name(&self.prefix, index);
+                    if let Ok(mut m) = self.stream.media.lock() {
+                        m.insert(name.clone(), data.clone());
+                    }
+                    self.write(DiskJob::File(name.clone(), data));
+                    let segment = Segment {
+                        uri: name,
+                        duration,
+                        program_date_time_ms: self.pdt_ms(start_us),
+                        parts: Vec::new(),
+                    };
+                    let vod = self.stream.playlist.lock().ok().map(|mut p| {
+                        p.push(segment);
+                        p.set_preload_hint(part_name(&self.prefix, index + 1, 0));
+                        p.render_vod()
+                    });
+                    metrics::counter!("aethex_hls_segments_total").increment(1);
+                    if let Some(text) = vod {
+                        self.write(DiskJob::Playlist(text));
+                    }
+                }
             }
         }
-        // No segment may be listed after the end, and the bus thread stops
-        // once the event receiver is gone.
-        self.events_task.abort();
-        let duration = match self.stream.playlist.lock() {
+        self.stream.notify();
+    }
+
+    /// Wall-clock start of the segment being written: the playlist learns the
+    /// exact value with the segment; until then the first part's arrival
+    /// minus its media time is close enough for `EXT-X-PROGRAM-DATE-TIME`.
+    fn segment_pdt_guess(&self) -> i64 {
+        let listed = self.stream.playlist.lock().ok().and_then(|p| {
+            p.segments()
+                .last()
+                .map(|s| s.program_date_time_ms + (s.duration * 1000.0) as i64)
+        });
+        listed.unwrap_or_else(|| self.wallclock_base_ms.unwrap_or_else(crate::db::now_ms))
+    }
+
+    fn write(&self, job: DiskJob) {
+        if let Some(disk) = &self.disk {
+            let _ = disk.send(job);
+        }
+    }
+
+    /// Ends the broadcast: cuts the last part and segment, finalises both
+    /// playlists (`EXT-X-ENDLIST`), waits for the files to reach the disk,
+    /// stores the VOD duration and marks the channel offline.
+    pub async fn finish(mut self) {
+        self.finished = true;
+        let last = self.segmenter.finish();
+        self.apply(last);
+        let (duration, vod) = match self.stream.playlist.lock() {
             Ok(mut p) => {
                 p.end();
-                if let Err(e) = vod::store::write_playlist(&self.stream.dir, &p.render_vod()) {
-                    tracing::warn!(error = %e, "write final VOD playlist");
-                }
-                p.duration()
+                (p.duration(), Some(p.render_vod()))
             }
-            Err(_) => 0.0,
+            Err(_) => (0.0, None),
         };
+        if let Some(text) = vod {
+            self.write(DiskJob::Playlist(text));
+        }
         mark_ended(&self.stream);
+        self.stream.notify();
+        // Close the queue and wait for the writer to drain it.
+        self.disk = None;
+        if let Some(task) = self.disk_task.take()
+            && tokio::time::timeout(FLUSH_TIMEOUT, task).await.is_err()
+        {
+            tracing::warn!(channel = %self.stream.channel, "recording files still being written");
+        }
         let state = &self.state;
         let id = self.stream.broadcast_id;
         if let Err(e) = vod::store::set_duration(&state.db, id, (duration * 1000.0) as i64).await {
@@ -335,66 +561,23 @@ impl Broadcast {
             tracing::warn!(error = %e, "end broadcast");
         }
         tracing::info!(channel = %self.stream.channel, broadcast_id = id, duration, "broadcast ended");
-        if let Some(p) = self.pipeline.take() {
-            let stopped = p.stop();
-            let channel = self.stream.channel.clone();
-            tokio::spawn(async move {
-                if tokio::time::timeout(TEARDOWN_TIMEOUT, stopped)
-                    .await
-                    .is_err()
-                {
-                    metrics::counter!("aethex_ingest_stuck_pipelines_total").increment(1);
-                    tracing::error!(
-                        %channel,
-                        broadcast_id = id,
-                        "ingest pipeline did not stop within {TEARDOWN_TIMEOUT:?}: \
-                         GStreamer is stuck, its threads leak"
-                    );
-                }
-            });
-        }
         vod::retention::apply_in_background(state.clone());
     }
 }
 
-/// Lists finished segments as they arrive and reports how the pipeline stopped.
-async fn event_task(
-    stream: Arc<LiveStream>,
-    mut events: tokio::sync::mpsc::UnboundedReceiver<PipelineEvent>,
-    done: tokio::sync::watch::Sender<Option<Option<String>>>,
-) {
-    while let Some(ev) = events.recv().await {
-        match ev {
-            PipelineEvent::Segment(seg) => add_segment(&stream, seg),
-            PipelineEvent::Eos => {
-                let _ = done.send(Some(None));
-                return;
-            }
-            PipelineEvent::Error(e) => {
-                tracing::warn!(channel = %stream.channel, error = %e, "ingest pipeline failed");
-                metrics::counter!("aethex_ingest_pipeline_errors_total").increment(1);
-                let _ = done.send(Some(Some(e.to_string())));
-                return;
-            }
-        }
-    }
-    let _ = done.send(Some(Some("pipeline stopped".into())));
+/// The init segment's file name.
+fn init_name(prefix: &str) -> String {
+    format!("{prefix}_init.mp4")
 }
 
-/// Lists `seg` and rewrites the VOD playlist, unless the broadcast already ended
-/// (the file is written under the lock so it never overwrites the final one).
-fn add_segment(stream: &LiveStream, seg: Segment) {
-    let Ok(mut p) = stream.playlist.lock() else {
-        return;
-    };
-    if p.is_ended() {
-        return;
-    }
-    p.push(seg);
-    metrics::counter!("aethex_hls_segments_total").increment(1);
-    if let Err(e) = vod::store::write_playlist(&stream.dir, &p.render_vod()) {
-        tracing::warn!(error = %e, "write VOD playlist");
-    }
+/// A segment's file name.
+fn segment_name(prefix: &str, msn: u64) -> String {
+    format!("{prefix}_{msn:05}.m4s")
+}
+
+/// A part's file name (live only, served from memory).
+fn part_name(prefix: &str, msn: u64, part: u32) -> String {
+    format!("{prefix}_{msn:05}_p{part}.m4s")
 }
 
 fn mark_ended(stream: &LiveStream) {

@@ -1,5 +1,6 @@
-//! Live ingest: RTMP (and SRT) publishers in, one remuxing GStreamer pipeline
-//! per broadcast, segments + playlists out (served by `hls`, kept by `vod`).
+//! Live ingest: RTMP (and SRT) publishers in, frames through our own LL-HLS
+//! segmenter (`hls::segmenter`), parts, segments and playlists out (served by
+//! `hls`, kept by `vod`).
 //!
 //! The stream key is checked against the database before a publish is
 //! accepted; a wrong key never creates a file.
@@ -7,9 +8,9 @@
 pub mod channel_link;
 pub mod flv;
 pub mod live;
-pub mod pipeline;
 pub mod rtmp;
 pub mod srt;
+pub mod ts;
 
 pub use live::{LiveRegistry, LiveStream};
 
@@ -25,9 +26,9 @@ pub enum IngestError {
     /// The publisher used an application other than `live`.
     #[error("unknown application (publish to rtmp://host:port/live/KEY)")]
     UnknownApp,
-    /// The pipeline could not be built or failed.
+    /// The SRT demux pipeline could not be built or failed.
     #[error(transparent)]
-    Pipeline(#[from] pipeline::PipelineError),
+    Pipeline(#[from] ts::PipelineError),
     /// Storage or another internal failure (logged, not sent in detail).
     #[error("internal error: {0}")]
     Internal(String),

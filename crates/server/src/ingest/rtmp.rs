@@ -13,9 +13,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
-use crate::ingest::flv::{self, VideoKind};
+use crate::hls::fmp4::{AudioConfig, VideoConfig};
+use crate::ingest::flv::{self, AudioTag, VideoTag};
 use crate::ingest::live::Broadcast;
-use crate::ingest::pipeline::{InputFormat, Pushed};
 use crate::ingest::{IngestError, channel_link, stream_key};
 use crate::state::AppState;
 
@@ -71,6 +71,13 @@ pub enum Action {
         timestamp: u32,
         /// Body.
         data: bytes::Bytes,
+    },
+    /// The publisher's stream metadata (`onMetaData`) announced its tracks.
+    Metadata {
+        /// A video codec is announced.
+        video: bool,
+        /// An audio codec is announced.
+        audio: bool,
     },
     /// The peer stopped publishing.
     Finished,
@@ -224,6 +231,12 @@ impl RtmpSession {
                 timestamp: timestamp.value,
                 data,
             }),
+            ServerSessionEvent::StreamMetadataChanged { metadata, .. } => {
+                actions.push(Action::Metadata {
+                    video: metadata.video_codec_id.is_some(),
+                    audio: metadata.audio_codec_id.is_some(),
+                });
+            }
             ServerSessionEvent::PublishStreamFinished { .. } => actions.push(Action::Finished),
             // Play requests are not served over RTMP: refuse them.
             ServerSessionEvent::PlayStreamRequested { request_id, .. } => actions
@@ -269,53 +282,66 @@ pub async fn serve(listener: TcpListener, state: AppState, token: CancellationTo
     tracker.wait().await;
 }
 
-/// Media state of one publisher: the FLV framing and the sequence-header gate.
+/// One publisher: FLV tag bodies in, frames and decoder configurations to
+/// its broadcast.
 struct Publisher {
     broadcast: Broadcast,
-    header_sent: bool,
-    video_ready: bool,
-    audio_ready: bool,
-    /// After a dropped video frame, drop until the next keyframe.
-    waiting_for_keyframe: bool,
+    /// An unsupported codec was reported (once per track).
+    warned_video: bool,
+    warned_audio: bool,
 }
 
 impl Publisher {
-    fn media(&mut self, tag_type: u8, timestamp: u32, body: &[u8]) {
-        let (is_header, keyframe) = if tag_type == flv::TAG_VIDEO {
-            match flv::video_kind(body) {
-                VideoKind::SequenceHeader => (true, true),
-                VideoKind::Keyframe => (false, true),
-                _ => (false, false),
+    fn new(broadcast: Broadcast) -> Self {
+        Publisher {
+            broadcast,
+            warned_video: false,
+            warned_audio: false,
+        }
+    }
+
+    fn video(&mut self, timestamp: u32, body: bytes::Bytes) {
+        let dts_us = i64::from(timestamp) * 1000;
+        match flv::video_tag(&body) {
+            VideoTag::Config(avcc) => match VideoConfig::from_avcc(body.slice_ref(avcc)) {
+                Some(config) => self.broadcast.video_config(config),
+                None => self.broadcast.count_dropped(),
+            },
+            VideoTag::Frame {
+                keyframe,
+                composition_ms,
+                nalus,
+            } => {
+                let cts_us = i64::from(composition_ms) * 1000;
+                self.broadcast
+                    .video(dts_us, cts_us, keyframe, body.slice_ref(nalus));
             }
-        } else {
-            (flv::is_audio_sequence_header(body), false)
-        };
-        // The demuxer must see the sequence header before any frame of a track.
-        if tag_type == flv::TAG_VIDEO {
-            if is_header {
-                self.video_ready = true;
-            } else if !self.video_ready && body.first().is_some_and(|b| b & 0x0F == 7) {
-                return;
-            }
-            if self.waiting_for_keyframe && !keyframe {
+            VideoTag::Unsupported => {
                 self.broadcast.count_dropped();
-                return;
+                if !std::mem::replace(&mut self.warned_video, true) {
+                    tracing::warn!(channel = %self.broadcast.channel(), "rtmp: video codec not supported (send H.264)");
+                }
             }
-        } else if is_header {
-            self.audio_ready = true;
-        } else if !self.audio_ready && body.first().is_some_and(|b| b >> 4 == 10) {
-            return;
+            VideoTag::Other => {}
         }
-        let mut data = Vec::new();
-        if !self.header_sent {
-            data.extend_from_slice(&flv::file_header(true, true));
-            self.header_sent = true;
-        }
-        data.extend(flv::tag(tag_type, timestamp, body));
-        let pushed = self.broadcast.push(data, Some(timestamp), is_header);
-        if tag_type == flv::TAG_VIDEO {
-            self.waiting_for_keyframe =
-                pushed == Pushed::Dropped || (self.waiting_for_keyframe && !keyframe);
+    }
+
+    fn audio(&mut self, timestamp: u32, body: bytes::Bytes) {
+        match flv::audio_tag(&body) {
+            AudioTag::Config(asc) => match AudioConfig::from_asc(body.slice_ref(asc)) {
+                Some(config) => self.broadcast.audio_config(config),
+                None => self.broadcast.count_dropped(),
+            },
+            AudioTag::Frame(frame) => {
+                let pts_us = i64::from(timestamp) * 1000;
+                self.broadcast.audio(pts_us, body.slice_ref(frame));
+            }
+            AudioTag::Unsupported => {
+                self.broadcast.count_dropped();
+                if !std::mem::replace(&mut self.warned_audio, true) {
+                    tracing::warn!(channel = %self.broadcast.channel(), "rtmp: audio codec not supported (send AAC)");
+                }
+            }
         }
     }
 }
@@ -332,10 +358,9 @@ async fn connection(
     let mut setup_bytes: u64 = 0;
 
     let result = loop {
-        let read = if let Some(p) = publisher.as_mut() {
+        let read = if publisher.is_some() {
             tokio::select! {
                 _ = token.cancelled() => break Ok(()),
-                _ = p.broadcast.stopped() => break Ok(()),
                 r = tokio::time::timeout(PUBLISH_IDLE, socket.read(&mut buf)) => r,
             }
         } else {
@@ -382,13 +407,7 @@ async fn connection(
                     }
                     match start_publish(state, &stream_name).await {
                         Ok(broadcast) => {
-                            publisher = Some(Publisher {
-                                broadcast,
-                                header_sent: false,
-                                video_ready: false,
-                                audio_ready: false,
-                                waiting_for_keyframe: false,
-                            });
+                            publisher = Some(Publisher::new(broadcast));
                             queue.extend(session.accept(request_id)?);
                         }
                         Err(e) => {
@@ -406,12 +425,17 @@ async fn connection(
                 }
                 Action::Audio { timestamp, data } => {
                     if let Some(p) = publisher.as_mut() {
-                        p.media(flv::TAG_AUDIO, timestamp, &data);
+                        p.audio(timestamp, data);
                     }
                 }
                 Action::Video { timestamp, data } => {
                     if let Some(p) = publisher.as_mut() {
-                        p.media(flv::TAG_VIDEO, timestamp, &data);
+                        p.video(timestamp, data);
+                    }
+                }
+                Action::Metadata { video, audio } => {
+                    if let Some(p) = publisher.as_mut() {
+                        p.broadcast.announce(video, audio);
                     }
                 }
                 Action::Finished | Action::Close => close = true,
@@ -422,9 +446,6 @@ async fn connection(
         }
     };
     if let Some(p) = publisher {
-        if let Some(reason) = p.broadcast.failure() {
-            tracing::warn!(channel = %p.broadcast.channel(), %reason, "broadcast stopped by pipeline");
-        }
         p.broadcast.finish().await;
     }
     let _ = socket.shutdown().await;
@@ -439,7 +460,7 @@ async fn start_publish(state: &AppState, stream_name: &str) -> Result<Broadcast,
         .await
         .map_err(|e| IngestError::Internal(format!("key lookup: {e}")))?
         .ok_or(IngestError::BadKey)?;
-    Broadcast::begin(state, &channel, InputFormat::Flv).await
+    Broadcast::begin(state, &channel).await
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! connection is accepted (same key check as RTMP, nothing written on refusal).
 //!
 //! ```text
-//! srtsrc (listener, authentication=true) -> appsink  ==bytes==>  Broadcast(MpegTs)
+//! srtsrc (listener, authentication=true) -> tsdemux -> parsers -> appsinks ==frames==> Broadcast
 //! ```
 //!
 //! Callers must send MPEG-TS with `mpegtsmux alignment=7`, otherwise H.264 is
@@ -18,13 +18,13 @@ use std::time::{Duration, Instant};
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
-use gstreamer_app as gst_app;
 use tokio_util::sync::CancellationToken;
 
+use crate::hls::fmp4::{AudioConfig, VideoConfig};
 use crate::ingest::channel_link::{self, ChannelRow};
 use crate::ingest::live::Broadcast;
-use crate::ingest::pipeline::{InputFormat, PipelineError, init};
 use crate::ingest::stream_key;
+use crate::ingest::ts::{self, PipelineError, TsFrame, init};
 use crate::state::AppState;
 
 /// A connected caller with no data for this long is considered gone. SRT
@@ -72,12 +72,11 @@ fn one_caller(
             element: "srtsrc",
             package: "gstreamer1.0-plugins-bad",
         })?;
-    let sink = gst_app::AppSink::builder().sync(false).build();
     pipeline
-        .add_many([&src, sink.upcast_ref()])
+        .add(&src)
         .map_err(|e| PipelineError::Setup(e.to_string()))?;
-    src.link(&sink)
-        .map_err(|e| PipelineError::Setup(e.to_string()))?;
+    let (tx, frames) = std::sync::mpsc::sync_channel(ts::QUEUE_FRAMES);
+    ts::attach_demuxer(&pipeline, &src, tx)?;
 
     let accepted: Arc<Mutex<Option<ChannelRow>>> = Arc::default();
     {
@@ -107,34 +106,29 @@ fn one_caller(
         }
         if let Some(msg) = bus
             .as_ref()
-            .and_then(|b| b.pop_filtered(&[gst::MessageType::Error]))
+            .and_then(|b| b.pop_filtered(&[gst::MessageType::Error, gst::MessageType::Eos]))
         {
             if let gst::MessageView::Error(err) = msg.view() {
                 tracing::info!(error = %err.error(), "srt caller gone");
             }
             break;
         }
-        let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_mseconds(250)) else {
-            if sink.is_eos() {
-                break;
+        let frame = match frames.recv_timeout(Duration::from_millis(250)) {
+            Ok(f) => f,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if broadcast.is_some() && last_data.elapsed() > IDLE {
+                    break;
+                }
+                continue;
             }
-            if broadcast.is_some() && last_data.elapsed() > IDLE {
-                break;
-            }
-            continue;
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         };
         last_data = Instant::now();
-        let Some(data) = sample
-            .buffer()
-            .and_then(|b| b.map_readable().ok().map(|m| m.as_slice().to_vec()))
-        else {
-            continue;
-        };
         if broadcast.is_none() {
             let Some(channel) = accepted.lock().ok().and_then(|c| c.clone()) else {
                 continue;
             };
-            match rt.block_on(Broadcast::begin(state, &channel, InputFormat::MpegTs)) {
+            match rt.block_on(Broadcast::begin(state, &channel)) {
                 Ok(b) => broadcast = Some(b),
                 Err(e) => {
                     tracing::info!(error = %e, "srt publish refused");
@@ -142,11 +136,26 @@ fn one_caller(
                 }
             }
         }
-        if let Some(b) = broadcast.as_mut() {
-            b.push(data, Some(0), false);
-            if b.failure().is_some() {
-                break;
-            }
+        let Some(b) = broadcast.as_mut() else {
+            continue;
+        };
+        match frame {
+            TsFrame::Tracks { video, audio } => b.announce(video, audio),
+            TsFrame::VideoConfig(avcc) => match VideoConfig::from_avcc(avcc) {
+                Some(c) => b.video_config(c),
+                None => b.count_dropped(),
+            },
+            TsFrame::AudioConfig(asc) => match AudioConfig::from_asc(asc) {
+                Some(c) => b.audio_config(c),
+                None => b.count_dropped(),
+            },
+            TsFrame::Video {
+                dts_us,
+                cts_us,
+                keyframe,
+                data,
+            } => b.video(dts_us, cts_us, keyframe, data),
+            TsFrame::Audio { pts_us, data } => b.audio(pts_us, data),
         }
     }
     if let Some(b) = broadcast {

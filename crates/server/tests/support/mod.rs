@@ -293,10 +293,28 @@ pub struct Parsed {
     pub media_sequence: u64,
     /// Segment URIs in order.
     pub segments: Vec<String>,
-    /// Number of `EXT-X-PROGRAM-DATE-TIME` tags.
+    /// Segments preceded by an `EXT-X-PROGRAM-DATE-TIME` tag.
     pub pdt_count: usize,
     /// Whether `EXT-X-ENDLIST` is present.
     pub ended: bool,
+    /// `EXT-X-PART` URIs in order, with `INDEPENDENT=YES`.
+    pub parts: Vec<(String, bool)>,
+    /// `EXT-X-MAP` URI.
+    pub map: Option<String>,
+    /// `EXT-X-PRELOAD-HINT` URI.
+    pub preload_hint: Option<String>,
+    /// `EXT-X-PART-INF` part target, seconds.
+    pub part_target: Option<f64>,
+}
+
+/// The value of `KEY="..."` or `KEY=...` in an attribute list.
+pub fn attribute(line: &str, key: &str) -> Option<String> {
+    let start = line.find(&format!("{key}="))? + key.len() + 1;
+    let rest = &line[start..];
+    Some(match rest.strip_prefix('"') {
+        Some(quoted) => quoted.split('"').next()?.to_string(),
+        None => rest.split(',').next()?.to_string(),
+    })
 }
 
 /// Parses an HLS media playlist (panics on anything malformed).
@@ -307,16 +325,31 @@ pub fn parse_playlist(text: &str) -> Parsed {
         segments: Vec::new(),
         pdt_count: 0,
         ended: false,
+        parts: Vec::new(),
+        map: None,
+        preload_hint: None,
+        part_target: None,
     };
+    let mut pdt = false;
     for line in text.lines() {
         if let Some(v) = line.strip_prefix("#EXT-X-MEDIA-SEQUENCE:") {
             p.media_sequence = v.trim().parse().expect("media sequence number");
         } else if line.starts_with("#EXT-X-PROGRAM-DATE-TIME:") {
-            p.pdt_count += 1;
+            pdt = true;
         } else if line == "#EXT-X-ENDLIST" {
             p.ended = true;
+        } else if line.starts_with("#EXT-X-PART:") {
+            let uri = attribute(line, "URI").expect("part URI");
+            p.parts.push((uri, line.contains("INDEPENDENT=YES")));
+        } else if line.starts_with("#EXT-X-MAP:") {
+            p.map = attribute(line, "URI");
+        } else if line.starts_with("#EXT-X-PRELOAD-HINT:") {
+            p.preload_hint = attribute(line, "URI");
+        } else if let Some(v) = line.strip_prefix("#EXT-X-PART-INF:") {
+            p.part_target = attribute(v, "PART-TARGET").and_then(|t| t.parse().ok());
         } else if !line.starts_with('#') && !line.trim().is_empty() {
             p.segments.push(line.trim().to_string());
+            p.pdt_count += usize::from(std::mem::take(&mut pdt));
         }
     }
     p
