@@ -7,6 +7,7 @@ async fn binary_prints_addresses_answers_healthz_and_exits_cleanly_on_sigterm() 
     let server = ServerProcess::start(&[]).expect("start server");
     assert_ne!(server.http.port(), 0);
     assert_ne!(server.rtmp.port(), 0);
+    assert_eq!(server.srt, None, "no srt= without --srt");
     let res = reqwest::get(format!("{}/healthz", server.url()))
         .await
         .unwrap();
@@ -17,6 +18,19 @@ async fn binary_prints_addresses_answers_healthz_and_exits_cleanly_on_sigterm() 
     );
     // The RTMP port is really bound.
     std::net::TcpStream::connect(server.rtmp).expect("rtmp port accepts connections");
+    let status = server.terminate().unwrap();
+    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+}
+
+#[tokio::test]
+async fn srt_listener_address_is_on_the_listening_line() {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let server = ServerProcess::start(&["--srt", &addr]).expect("start server");
+    assert_eq!(server.srt, Some(addr.parse().unwrap()));
     let status = server.terminate().unwrap();
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
 }

@@ -25,6 +25,8 @@ pub struct ServerProcess {
     pub http: SocketAddr,
     /// Bound RTMP address.
     pub rtmp: SocketAddr,
+    /// SRT listener address, when started with `--srt`.
+    pub srt: Option<SocketAddr>,
     /// Data dir (kept alive for the process's life).
     pub data_dir: tempfile::TempDir,
 }
@@ -67,10 +69,16 @@ impl ServerProcess {
             .recv_timeout(Duration::from_secs(30))
             .context("server did not print its `listening` line within 30 s")?;
         let (http, rtmp) = parse_listening(&line)?;
+        let srt = line
+            .split_whitespace()
+            .find_map(|p| p.strip_prefix("srt="))
+            .map(str::parse)
+            .transpose()?;
         Ok(ServerProcess {
             child,
             http,
             rtmp,
+            srt,
             data_dir,
         })
     }
@@ -101,7 +109,7 @@ impl Drop for ServerProcess {
     }
 }
 
-/// Parses `listening http=ADDR rtmp=ADDR`.
+/// Parses `listening http=ADDR rtmp=ADDR [srt=ADDR]` (the HTTP and RTMP parts).
 pub fn parse_listening(line: &str) -> anyhow::Result<(SocketAddr, SocketAddr)> {
     let mut http = None;
     let mut rtmp = None;

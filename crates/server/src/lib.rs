@@ -109,6 +109,11 @@ impl Server {
             .unwrap_or_else(|_| ([127, 0, 0, 1], 0).into())
     }
 
+    /// The SRT listener address, when SRT ingest is on.
+    pub fn srt_addr(&self) -> Option<SocketAddr> {
+        self.state.config.srt
+    }
+
     /// The shared state (tests use it to reach the store directly).
     pub fn state(&self) -> &AppState {
         &self.state
@@ -175,34 +180,48 @@ async fn purge_sessions(state: AppState, token: tokio_util::sync::CancellationTo
 /// Runs the server until SIGTERM or Ctrl-C, printing the bound addresses first.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let server = Server::bind(config).await?;
+    let shutdown = shutdown_signal();
+    // The contract's line; `srt=` is appended only when SRT ingest is on.
+    let srt = server
+        .srt_addr()
+        .map(|a| format!(" srt={a}"))
+        .unwrap_or_default();
     println!(
-        "listening http={} rtmp={}",
+        "listening http={} rtmp={}{srt}",
         server.http_addr(),
         server.rtmp_addr()
     );
     tracing::info!(http = %server.http_addr(), rtmp = %server.rtmp_addr(), "serving");
-    server.serve(shutdown_signal()).await?;
+    server.serve(shutdown).await?;
     tracing::info!("stopped cleanly");
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed by this call,
+/// not when the future is first polled: a signal that arrives right after
+/// the `listening` line is still a clean shutdown.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! { _ = wait(term) => {}, _ = wait(int) => {} }
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Logs to stderr; `RUST_LOG` filters (default `info`).
