@@ -17,9 +17,8 @@ ROOT=$PWD
 # shellcheck source=../lib/e2e-server.sh
 . scripts/lib/e2e-server.sh
 
-# Half-second segments (0.5 s GOPs from -g 15 at 30 fps): the segment length is
-# the floor of HLS latency, so the ≤ 1.5 s goal needs them.
-export AETHEX_HLS_SEGMENT_MS=${AETHEX_HLS_SEGMENT_MS:-500}
+# The server's defaults: LL-HLS parts of 0.2 s in 1 s segments (0.5 s GOPs from
+# -g 15 at 30 fps, like the studio's default keyframe interval).
 build_all || exit 1
 start_server || exit 1
 TOKEN=$(register bench bench-password-1) || { echo "register failed" >&2; exit 1; }

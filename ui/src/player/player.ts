@@ -14,13 +14,20 @@ import { RecoveryPolicy, type PlaybackError, type RecoveryAction } from "./recov
 /** What the video area shows. */
 export type PlaybackState = "idle" | "loading" | "playing" | "buffering" | "offline" | "error";
 
-/** Seconds behind the live edge hls.js aims for (small: the ≤ 1.5 s glass-to-glass goal). */
-export const TARGET_LATENCY_S = 0.3;
+/**
+ * Seconds behind the live edge hls.js aims for: the server's LL-HLS
+ * `PART-HOLD-BACK` (3 parts of 0.2 s), which hls.js reads from the playlist in
+ * low-latency mode. Used here only to tell "behind live" from "at the edge".
+ */
+export const TARGET_LATENCY_S = 0.6;
 
-/** hls.js settings for live playback. */
+/**
+ * hls.js settings for live playback. No `liveSyncDuration`: in low-latency
+ * mode hls.js then follows the playlist's `PART-HOLD-BACK`, so the server's
+ * part length sets the latency (≤ 1.5 s glass-to-glass goal).
+ */
 export const LIVE_CONFIG: Partial<HlsConfig> = {
   lowLatencyMode: true,
-  liveSyncDuration: TARGET_LATENCY_S,
   // After a stall hls.js moves the target back; by a little, not a whole second.
   liveSyncOnStallIncrease: 0.25,
   liveMaxLatencyDuration: 4,

@@ -23,14 +23,15 @@ pub const ENDED_LINGER: Duration = Duration::from_secs(10);
 /// How long the end of a broadcast waits for its files to reach the disk.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Most recent media files kept in memory per stream for live viewers (the
-/// whole live window of parts and segments at usual settings).
-const CACHE_FILES: usize = 160;
-/// Most bytes kept in that cache.
-const CACHE_BYTES: usize = 48 * 1024 * 1024;
+/// Parts kept in memory per stream (parts exist only there): those of the
+/// newest segments the live playlist lists, with room to spare.
+const CACHE_FILES: usize = 40;
+/// Most bytes kept in that cache (a segment waits there until it is on disk).
+const CACHE_BYTES: usize = 24 * 1024 * 1024;
 
-/// Recent parts and segments by file name, served to live viewers without a
-/// disk read (segments are on disk too, for the VOD).
+/// Recent parts, and segments until they are on disk, by file name: live
+/// viewers get them without a disk read; once written, segments are served
+/// from the file (the page cache), so memory per stream stays small.
 #[derive(Debug, Default)]
 struct MediaCache {
     files: HashMap<String, Bytes>,
@@ -53,6 +54,13 @@ impl MediaCache {
             if let Some(old) = self.files.remove(&oldest) {
                 self.bytes -= old.len();
             }
+        }
+    }
+
+    fn remove(&mut self, name: &str) {
+        if let Some(old) = self.files.remove(name) {
+            self.bytes -= old.len();
+            self.order.retain(|n| n != name);
         }
     }
 
@@ -249,22 +257,49 @@ impl LiveRegistry {
 /// A file write for the broadcast's directory, done off the ingest task in order.
 #[derive(Debug)]
 enum DiskJob {
-    File(String, Bytes),
+    /// A media file; `uncache` drops it from memory once it is on disk.
+    File {
+        name: String,
+        data: Bytes,
+        uncache: bool,
+    },
     Playlist(String),
 }
 
 /// Writes a broadcast's files in order on the blocking pool; returns when the
 /// sender is gone and everything queued is written.
-async fn disk_writer(dir: PathBuf, mut jobs: tokio::sync::mpsc::UnboundedReceiver<DiskJob>) {
+async fn disk_writer(
+    stream: Arc<LiveStream>,
+    mut jobs: tokio::sync::mpsc::UnboundedReceiver<DiskJob>,
+) {
     while let Some(job) = jobs.recv().await {
-        let dir = dir.clone();
+        let dir = stream.dir.clone();
+        let (uncache, job) = match job {
+            DiskJob::File {
+                name,
+                data,
+                uncache,
+            } => (
+                uncache.then(|| name.clone()),
+                DiskJob::File {
+                    name,
+                    data,
+                    uncache,
+                },
+            ),
+            other => (None, other),
+        };
         let written = tokio::task::spawn_blocking(move || match job {
-            DiskJob::File(name, data) => std::fs::write(dir.join(name), &data),
+            DiskJob::File { name, data, .. } => std::fs::write(dir.join(name), &data),
             DiskJob::Playlist(text) => vod::store::write_playlist(&dir, &text),
         })
         .await;
         match written {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => {
+                if let (Some(name), Ok(mut m)) = (uncache, stream.media.lock()) {
+                    m.remove(&name);
+                }
+            }
             Ok(Err(e)) => {
                 metrics::counter!("aethex_vod_write_errors_total").increment(1);
                 tracing::warn!(error = %e, "ingest: writing a recording file failed");
@@ -284,6 +319,8 @@ pub struct Broadcast {
     disk_task: Option<tokio::task::JoinHandle<()>>,
     /// Unix milliseconds of media time 0 (for `EXT-X-PROGRAM-DATE-TIME`).
     wallclock_base_ms: Option<i64>,
+    /// The PDT anchor no longer moves (the first segment is listed).
+    anchor_frozen: bool,
     bytes_in: metrics::Counter,
     dropped: metrics::Counter,
     dropped_seen: u64,
@@ -362,7 +399,7 @@ impl Broadcast {
             return Err(e);
         }
         let (disk, jobs) = tokio::sync::mpsc::unbounded_channel();
-        let disk_task = tokio::spawn(disk_writer(dir, jobs));
+        let disk_task = tokio::spawn(disk_writer(stream.clone(), jobs));
         metrics::counter!("aethex_broadcasts_started_total").increment(1);
         tracing::info!(channel = %channel.name, broadcast_id, "broadcast started");
         let labels = [("channel", channel.name.clone())];
@@ -374,6 +411,7 @@ impl Broadcast {
             disk: Some(disk),
             disk_task: Some(disk_task),
             wallclock_base_ms: None,
+            anchor_frozen: false,
             bytes_in: metrics::counter!("aethex_ingest_bytes_total", &labels),
             dropped: metrics::counter!("aethex_ingest_dropped_total", &labels),
             dropped_seen: 0,
@@ -421,10 +459,19 @@ impl Broadcast {
         self.dropped.increment(1);
     }
 
+    /// Maps media time to wall-clock time for `EXT-X-PROGRAM-DATE-TIME`: the
+    /// earliest (arrival − media time) seen until the first segment is listed.
+    /// A frame cannot arrive before it was captured, and the first frames
+    /// often arrive late (encoder start-up), so the minimum is the closest
+    /// estimate of the capture clock; it is frozen after that so PDT never jumps.
     fn media_in(&mut self, ts_us: i64, len: usize) {
         self.bytes_in.increment(len as u64);
-        if self.wallclock_base_ms.is_none() {
-            self.wallclock_base_ms = Some(crate::db::now_ms() - ts_us / 1000);
+        if !self.anchor_frozen {
+            let candidate = crate::db::now_ms() - ts_us / 1000;
+            self.wallclock_base_ms = Some(
+                self.wallclock_base_ms
+                    .map_or(candidate, |base| base.min(candidate)),
+            );
         }
     }
 
@@ -450,7 +497,11 @@ impl Broadcast {
                     if let Ok(mut m) = self.stream.media.lock() {
                         m.init = Some((name.clone(), data.clone()));
                     }
-                    self.write(DiskJob::File(name, data));
+                    self.write(DiskJob::File {
+                        name,
+                        data,
+                        uncache: false,
+                    });
                 }
                 Output::Part {
                     segment,
@@ -486,13 +537,18 @@ impl Broadcast {
                     if let Ok(mut m) = self.stream.media.lock() {
                         m.insert(name.clone(), data.clone());
                     }
-                    self.write(DiskJob::File(name.clone(), data));
+                    self.write(DiskJob::File {
+                        name: name.clone(),
+                        data,
+                        uncache: true,
+                    });
                     let segment = Segment {
                         uri: name,
                         duration,
                         program_date_time_ms: self.pdt_ms(start_us),
                         parts: Vec::new(),
                     };
+                    self.anchor_frozen = true;
                     let vod = self.stream.playlist.lock().ok().map(|mut p| {
                         p.push(segment);
                         p.set_preload_hint(part_name(&self.prefix, index + 1, 0));
