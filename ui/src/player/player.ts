@@ -30,7 +30,9 @@ export const LIVE_CONFIG: Partial<HlsConfig> = {
   lowLatencyMode: true,
   // After a stall hls.js moves the target back; by a little, not a whole second.
   liveSyncOnStallIncrease: 0.25,
-  liveMaxLatencyDuration: 4,
+  // No liveMaxLatencyDuration(Count): hls.js accepts it only together with a
+  // liveSync override, which would replace PART-HOLD-BACK. Falling behind is
+  // handled by the playback-rate nudge below and the page's "Go live" button.
   // Gentle catch-up: at most 15 % faster while behind the target.
   maxLiveSyncPlaybackRate: 1.15,
   maxBufferLength: 4,
