@@ -16,6 +16,7 @@ const hlsMock = vi.hoisted(() => {
     calls: string[] = [];
     playingDate: Date | null = null;
     latency = 0;
+    targetLatency: number | null = null;
     liveSyncPosition: number | null = null;
     constructor(readonly config: Record<string, unknown>) {
       instances.push(this);
@@ -141,6 +142,33 @@ describe("VideoPlayer (live)", () => {
     expect(hlsMock.instances).toHaveLength(1);
     vi.advanceTimersByTime(3000);
     expect(hlsMock.instances).toHaveLength(2);
+  });
+
+  it("jumps forward inside the buffer when it sits behind the target latency", () => {
+    const hls = current();
+    Object.defineProperty(video, "paused", { value: false, configurable: true });
+    Object.defineProperty(video, "buffered", {
+      value: { length: 1, start: () => 10, end: () => 12.5 },
+      configurable: true,
+    });
+    video.currentTime = 11;
+    video.dispatchEvent(new Event("playing"));
+    hls.targetLatency = 0.6;
+    // Close enough to the target: left alone.
+    hls.latency = 0.8;
+    hls.liveSyncPosition = 11.2;
+    vi.advanceTimersByTime(1000);
+    expect(video.currentTime).toBe(11);
+    // 0.6 s too far behind, target buffered: jump there (keeping 0.1 s spare).
+    hls.latency = 1.2;
+    hls.liveSyncPosition = 11.6;
+    vi.advanceTimersByTime(1000);
+    expect(video.currentTime).toBeCloseTo(11.5);
+    // Target not buffered yet: no seek that would refetch.
+    hls.latency = 1.5;
+    hls.liveSyncPosition = 12.55;
+    vi.advanceTimersByTime(1000);
+    expect(video.currentTime).toBeCloseTo(11.5);
   });
 
   it("reads latency from hls.js's program date", () => {

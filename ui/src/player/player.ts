@@ -44,6 +44,16 @@ export const LIVE_CONFIG: Partial<HlsConfig> = {
 /** hls.js settings for past broadcasts. */
 export const VOD_CONFIG: Partial<HlsConfig> = { enableWorker: true, backBufferLength: 30 };
 
+/**
+ * Seconds over hls.js's target latency after which a playing live stream jumps
+ * forward inside its buffer. hls.js only speeds up with more than 1 s buffered,
+ * and it often starts at an independent part up to a GOP behind its target.
+ */
+export const CATCH_UP_S = 0.4;
+
+/** Kept above hls.js's target when catching up, so the jump does not empty the buffer. */
+const CATCH_UP_MARGIN_S = 0.1;
+
 /** Reloads when time has not advanced for this long while we expect playback. */
 const STALL_RELOAD_MS = 4000;
 /** Reloads when a (re)start has shown no frame for this long. */
@@ -261,7 +271,31 @@ export class VideoPlayer {
     else if (now - this.healthyFrom > 2000) this.policy.onHealthy();
   }
 
+  /**
+   * Jumps to hls.js's live sync position when playback sits more than
+   * [`CATCH_UP_S`] behind the target latency and that position is already
+   * buffered (an instant seek: nothing is refetched, a fraction of a second
+   * is skipped).
+   */
+  private catchUp(): void {
+    const hls = this.hls;
+    const v = this.opts.video;
+    if (!hls || !this.opts.live || this.state !== "playing" || v.paused) return;
+    const target = hls.liveSyncPosition;
+    const wanted = hls.targetLatency;
+    if (target === null || wanted === null || !Number.isFinite(hls.latency)) return;
+    if (hls.latency - wanted < CATCH_UP_S) return;
+    for (let i = 0; i < v.buffered.length; i++) {
+      const to = target - CATCH_UP_MARGIN_S;
+      if (v.buffered.start(i) <= to && to < v.buffered.end(i) - 0.1 && to > v.currentTime) {
+        v.currentTime = to;
+        return;
+      }
+    }
+  }
+
   private checkStall(): void {
+    this.catchUp();
     if (this.state === "offline" || this.state === "idle" || this.retryTimer) return;
     // Paused by the viewer: not a stall.
     if (this.opts.video.paused && this.state === "playing") return;
