@@ -50,8 +50,8 @@ pub use settings::{
     PreviewSettings, ReconnectPolicy, RecordingSettings, SecretUrl,
 };
 pub use sources::{
-    AudioSource, CameraSource, Device, DeviceKind, PipeWireStream, ScreenSource, VideoSource,
-    list_devices,
+    AudioSource, CameraSource, Device, DeviceKind, PipeWireStream, PortalError, ScreenSource,
+    VideoSource, is_wayland_session, list_devices, portal_packages_for,
 };
 pub use stats::{AudioLevel, OutputStats, StatsEvent};
 
