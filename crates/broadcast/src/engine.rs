@@ -119,6 +119,8 @@ fn validate(settings: &BroadcastSettings) -> Result<(), EngineError> {
         ));
     }
     for d in &settings.destinations {
+        // Before any element (and GStreamer's debug log) sees the URL.
+        crate::redact::register(d.url.expose());
         if OutputKind::for_url(&d.url).is_none() {
             return Err(EngineError::InvalidSettings(format!(
                 "destination {:?}: {} is not an rtmp://, rtmps:// or srt:// URL",

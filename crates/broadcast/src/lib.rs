@@ -36,6 +36,7 @@ mod engine;
 mod error;
 mod outputs;
 mod preview;
+mod redact;
 mod scene;
 mod settings;
 mod sources;
@@ -45,6 +46,7 @@ pub use engine::{Engine, StopReport};
 pub use error::{EngineError, package_for};
 pub use outputs::{OutputError, OutputKind, OutputState};
 pub use preview::PreviewFrame;
+pub use redact::scrub;
 pub use settings::{
     AudioInput, BroadcastSettings, Destination, EncoderChoice, EncoderSettings, PictureInPicture,
     PreviewSettings, ReconnectPolicy, RecordingSettings, SecretUrl,
@@ -55,9 +57,12 @@ pub use sources::{
 };
 pub use stats::{AudioLevel, OutputStats, StatsEvent};
 
-/// Initialises GStreamer once; safe to call many times.
+/// Initialises GStreamer once; safe to call many times. Also replaces GStreamer's log
+/// handler with one that keeps registered stream keys out of `GST_DEBUG` output.
 pub fn init() -> Result<(), gstreamer::glib::Error> {
-    gstreamer::init()
+    gstreamer::init()?;
+    redact::install_log_handler();
+    Ok(())
 }
 
 /// The GStreamer version the engine runs against, e.g. `GStreamer 1.22.0`.
