@@ -51,10 +51,13 @@ pub struct ScreenSource {
 }
 
 impl ScreenSource {
-    /// Whether starting this source goes through the desktop portal.
+    /// Whether starting this source goes through the desktop portal: asked for, or a
+    /// Wayland session without an explicit X11 display (XWayland shows no native windows).
     pub fn needs_portal(&self) -> bool {
         self.pipewire.is_none()
-            && (self.use_portal || self.portal_bus.is_some() || is_wayland_session())
+            && (self.use_portal
+                || self.portal_bus.is_some()
+                || (self.display.is_none() && is_wayland_session()))
     }
 }
 
