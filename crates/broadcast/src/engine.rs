@@ -146,10 +146,20 @@ impl Engine {
     /// With `EncoderChoice::Auto` a hardware encoder that fails to start falls back to x264.
     /// A screen source on Wayland first asks the desktop portal (the desktop may show a
     /// dialog); the portal's answer bounds how long this blocks.
-    pub fn start(mut settings: BroadcastSettings) -> Result<Engine, EngineError> {
+    pub fn start(settings: BroadcastSettings) -> Result<Engine, EngineError> {
+        crate::init().map_err(|e| EngineError::Init(e.to_string()))?;
+        let candidates = encode::video_candidates(settings.encoder.encoder)?;
+        Self::start_with(settings, &candidates)
+    }
+
+    /// [`Engine::start`] trying the H.264 encoders `candidates` in order: one that fails
+    /// to build or to deliver a first frame gives way to the next.
+    pub(crate) fn start_with(
+        mut settings: BroadcastSettings,
+        candidates: &[&'static str],
+    ) -> Result<Engine, EngineError> {
         crate::init().map_err(|e| EngineError::Init(e.to_string()))?;
         validate(&settings)?;
-        let candidates = encode::video_candidates(settings.encoder.encoder)?;
         let mut screens = vec![&mut settings.video];
         screens.extend(settings.camera.as_mut().map(|pip| &mut pip.source));
         let portals = sources::open_portals(&mut screens)?;
