@@ -1,22 +1,29 @@
-//! Wayland screen capture for real: a headless sway, PipeWire + WirePlumber, and
-//! xdg-desktop-portal with its wlroots back-end on a private D-Bus session bus. The engine
-//! goes through the whole portal handshake (CreateSession, SelectSources, Start,
-//! OpenPipeWireRemote) and encodes what `pipewiresrc` captures from the sway output.
+//! Wayland screen capture through the desktop portal, with real parts on a private
+//! D-Bus session bus: PipeWire + WirePlumber and the xdg-desktop-portal front-end. The
+//! engine goes through the whole handshake (CreateSession, SelectSources, Start,
+//! OpenPipeWireRemote) and encodes what `pipewiresrc` receives on the portal's fd.
 //!
-//! Skipped with a message when those programs are not installed (`scripts/setup`
-//! installs them), and when the machine has no GPU render node: without one wlroots can
-//! only use its pixman renderer, whose screencopy offers no DMA-BUF format, and
-//! xdg-desktop-portal-wlr 0.7 then ends `Start` with "unable to receive a valid format
-//! from wlr_screencopy" (upstream emersion/xdg-desktop-portal-wlr#289), although `grim`
-//! captures the same output fine.
+//! - `screen_capture_through_the_real_portal_front_end`: the compositor's back-end is a
+//!   stand-in that "picks" a real PipeWire video node; runs on any machine with the
+//!   packages (no GPU, no compositor).
+//! - `screen_capture_through_the_desktop_portal`: headless sway + xdg-desktop-portal-wlr.
+//!   Needs a GPU render node: without one wlroots only has its pixman renderer, whose
+//!   screencopy offers no DMA-BUF format, and xdg-desktop-portal-wlr 0.7 then ends
+//!   `Start` with "unable to receive a valid format from wlr_screencopy" (upstream
+//!   emersion/xdg-desktop-portal-wlr#289), although `grim` captures the same output.
+//!
+//! Each skips with a message when its programs are missing (`scripts/setup` installs them).
 
 mod support;
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use aethex_broadcast::{
@@ -62,14 +69,6 @@ fn render_node() -> Option<PathBuf> {
     })
 }
 
-/// A headless Wayland desktop: its own runtime dir, session bus, PipeWire and portal.
-struct WaylandDesktop {
-    /// Address of the private session bus the portal listens on.
-    bus: String,
-    children: Vec<Child>,
-    _dir: tempfile::TempDir,
-}
-
 fn is_root() -> bool {
     std::fs::metadata("/proc/self")
         .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
@@ -87,58 +86,122 @@ fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
     }
 }
 
-impl WaylandDesktop {
-    fn start() -> WaylandDesktop {
+/// A private desktop session: runtime dir, D-Bus session bus, and whatever the test
+/// starts in it (PipeWire, compositor, portal). Everything is killed when dropped.
+struct Desktop {
+    /// Address of the private session bus.
+    bus: String,
+    runtime: PathBuf,
+    env: Vec<(&'static str, String)>,
+    children: Vec<Child>,
+    dir: tempfile::TempDir,
+}
+
+impl Desktop {
+    /// Runtime dir and session bus; `desktop` becomes `$XDG_CURRENT_DESKTOP`.
+    fn new(desktop: &str) -> Desktop {
         let dir = tempfile::tempdir().expect("tempdir");
         let runtime = dir.path().join("runtime");
-        let config = dir.path().join("config");
-        let logs = dir.path().to_path_buf();
         std::fs::create_dir_all(&runtime).expect("runtime dir");
-        std::fs::create_dir_all(config.join("xdg-desktop-portal-wlr")).expect("config dir");
         std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+        let config = dir.path().join("config");
+        std::fs::create_dir_all(&config).expect("config dir");
+        let env = vec![
+            ("XDG_RUNTIME_DIR", runtime.display().to_string()),
+            ("XDG_CONFIG_HOME", config.display().to_string()),
+            ("XDG_CURRENT_DESKTOP", desktop.to_string()),
+            ("XDG_SESSION_TYPE", "wayland".to_string()),
+        ];
+        let mut d = Desktop {
+            bus: String::new(),
+            runtime,
+            env,
+            children: Vec::new(),
+            dir,
+        };
+        // The bus starts activated helpers (permission store, …) with this environment.
+        let mut bus = d.command("dbus-daemon", "dbus.log");
+        bus.args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped());
+        let mut bus = bus.spawn().expect("dbus-daemon runs");
+        let mut line = String::new();
+        if let Some(out) = bus.stdout.take() {
+            let _ = BufReader::new(out).read_line(&mut line);
+        }
+        d.children.push(bus);
+        d.bus = line.trim().to_string();
+        assert!(!d.bus.is_empty(), "dbus-daemon printed no address");
+        d.env.push(("DBUS_SESSION_BUS_ADDRESS", d.bus.clone()));
+        d
+    }
+
+    fn command(&self, program: &str, log: &str) -> Command {
+        let mut c = Command::new(program);
+        c.envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
+            .env_remove("DISPLAY")
+            .stdout(Stdio::null())
+            .stderr(
+                std::fs::File::create(self.dir.path().join(log))
+                    .map(Stdio::from)
+                    .unwrap_or(Stdio::null()),
+            );
+        // Own process group: nothing outlives the test through our group's signals.
+        c.process_group(0);
+        c
+    }
+
+    fn spawn(&mut self, mut command: Command) {
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("{command:?} runs: {e}"));
+        self.children.push(child);
+    }
+
+    fn start_pipewire(&mut self) {
+        let pw = self.command("pipewire", "pipewire.log");
+        self.spawn(pw);
+        let socket = self.runtime.join("pipewire-0");
+        wait_for("the PipeWire socket", || socket.exists());
+        let wp = self.command("wireplumber", "wireplumber.log");
+        self.spawn(wp);
+    }
+
+    /// The xdg-desktop-portal front-end; waits until it offers ScreenCast.
+    fn start_portal(&mut self, extra_env: &[(&str, &Path)]) {
+        let mut xdp = self.command(PORTAL, "xdp.log");
+        xdp.arg("-r");
+        for (k, v) in extra_env {
+            xdp.env(k, v);
+        }
+        self.spawn(xdp);
+        let bus = self.bus.clone();
+        wait_for("the ScreenCast portal", || portal_ready(&bus));
+    }
+
+    /// Headless sway (as `nobody` when root: sway refuses root) and its portal back-end.
+    fn start_sway_and_wlr_portal(&mut self) {
+        std::fs::create_dir_all(self.dir.path().join("config/xdg-desktop-portal-wlr"))
+            .expect("config dir");
         // No chooser dialog: the portal shares the one headless output.
         std::fs::write(
-            config.join("xdg-desktop-portal-wlr/config"),
+            self.dir.path().join("config/xdg-desktop-portal-wlr/config"),
             "[screencast]\nchooser_type=none\noutput_name=HEADLESS-1\nmax_fps=30\n",
         )
         .expect("portal config");
-        let sway_conf = dir.path().join("sway.conf");
+        let sway_conf = self.dir.path().join("sway.conf");
         std::fs::write(&sway_conf, "output HEADLESS-1 resolution 640x480\n").expect("sway conf");
-        let root = is_root();
-        if root {
-            std::os::unix::fs::chown(&runtime, Some(NOBODY), Some(NOBODY)).expect("chown");
-        }
-        let log = |name: &str| {
-            std::fs::File::create(logs.join(name))
-                .map(Stdio::from)
-                .unwrap_or(Stdio::null())
-        };
-        let env = |c: &mut Command| {
-            c.env("XDG_RUNTIME_DIR", &runtime)
-                .env("XDG_CONFIG_HOME", &config)
-                .env("XDG_CURRENT_DESKTOP", "sway")
-                .env("XDG_SESSION_TYPE", "wayland")
-                .env_remove("DISPLAY");
-        };
-        let mut desktop = WaylandDesktop {
-            bus: String::new(),
-            children: Vec::new(),
-            _dir: dir,
-        };
-
-        let mut sway = Command::new("sway");
-        env(&mut sway);
+        let mut sway = self.command("sway", "sway.log");
         sway.arg("-c")
             .arg(&sway_conf)
             .env("WLR_BACKENDS", "headless")
-            .env("WLR_LIBINPUT_NO_DEVICES", "1")
-            .stdout(Stdio::null())
-            .stderr(log("sway.log"));
-        if root {
+            .env("WLR_LIBINPUT_NO_DEVICES", "1");
+        if is_root() {
+            std::os::unix::fs::chown(&self.runtime, Some(NOBODY), Some(NOBODY)).expect("chown");
             sway.uid(NOBODY).gid(NOBODY);
         }
-        desktop.children.push(sway.spawn().expect("sway runs"));
+        self.spawn(sway);
         let mut display = None;
+        let runtime = self.runtime.clone();
         wait_for("sway's Wayland socket", || {
             display = std::fs::read_dir(&runtime).ok().and_then(|d| {
                 d.filter_map(|e| e.ok())
@@ -147,48 +210,16 @@ impl WaylandDesktop {
             });
             display.is_some()
         });
-        let display = display.unwrap_or_default();
+        self.env
+            .push(("WAYLAND_DISPLAY", display.unwrap_or_default()));
+        let mut xdpw = self.command(PORTAL_WLR, "xdpw.log");
+        xdpw.args(["-l", "INFO", "-r"]);
+        self.spawn(xdpw);
+        self.start_portal(&[]);
+    }
 
-        // The bus starts activated helpers (permission store, document portal) with its env.
-        let mut bus = Command::new("dbus-daemon");
-        env(&mut bus);
-        bus.env("WAYLAND_DISPLAY", &display)
-            .args(["--session", "--nofork", "--print-address=1"])
-            .stdout(Stdio::piped())
-            .stderr(log("dbus.log"));
-        let mut bus = bus.spawn().expect("dbus-daemon runs");
-        let mut line = String::new();
-        if let Some(out) = bus.stdout.take() {
-            let _ = BufReader::new(out).read_line(&mut line);
-        }
-        desktop.children.push(bus);
-        desktop.bus = line.trim().to_string();
-        assert!(!desktop.bus.is_empty(), "dbus-daemon printed no address");
-
-        let spawn = |desktop: &mut WaylandDesktop, program: &str, args: &[&str], name: &str| {
-            let mut c = Command::new(program);
-            env(&mut c);
-            c.args(args)
-                .env("WAYLAND_DISPLAY", &display)
-                .env("DBUS_SESSION_BUS_ADDRESS", &desktop.bus)
-                .stdout(Stdio::null())
-                .stderr(log(name));
-            // Each helper in its own process group, so nothing outlives the test.
-            c.process_group(0);
-            desktop
-                .children
-                .push(c.spawn().unwrap_or_else(|e| panic!("{program} runs: {e}")));
-        };
-        spawn(&mut desktop, "pipewire", &[], "pipewire.log");
-        wait_for("the PipeWire socket", || {
-            runtime.join("pipewire-0").exists()
-        });
-        spawn(&mut desktop, "wireplumber", &[], "wireplumber.log");
-        spawn(&mut desktop, PORTAL_WLR, &["-l", "INFO", "-r"], "xdpw.log");
-        spawn(&mut desktop, PORTAL, &["-r"], "xdp.log");
-        let bus = desktop.bus.clone();
-        wait_for("the ScreenCast portal", || portal_ready(&bus));
-        desktop
+    fn logs(&self) -> String {
+        logs_of(self.dir.path())
     }
 }
 
@@ -210,9 +241,9 @@ fn portal_ready(bus: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-impl Drop for WaylandDesktop {
+impl Drop for Desktop {
     fn drop(&mut self) {
-        // Newest first: the portal before PipeWire, the bus and sway last.
+        // Newest first: the portal before PipeWire, the bus last.
         for c in self.children.iter_mut().rev() {
             let _ = c.kill();
             let _ = c.wait();
@@ -264,7 +295,9 @@ async fn screen_capture_through_the_desktop_portal() {
         );
         return;
     }
-    let desktop = WaylandDesktop::start();
+    let mut desktop = Desktop::new("sway");
+    desktop.start_pipewire();
+    desktop.start_sway_and_wlr_portal();
     let out = tempfile::tempdir().expect("tempdir");
     let rec: PathBuf = out.path().join("screen.mkv");
     let mut settings = BroadcastSettings {
@@ -276,7 +309,7 @@ async fn screen_capture_through_the_desktop_portal() {
     settings.encoder.height = 360;
     let engine = match aethex_broadcast::Engine::start(settings) {
         Ok(e) => e,
-        Err(e) => panic!("engine start: {e}\n{}", logs_of(desktop._dir.path())),
+        Err(e) => panic!("engine start: {e}\n{}", desktop.logs()),
     };
     let mut stats = engine.stats();
     let e = support::wait_stats(&mut stats, LONG, "2 s of screen frames", |e| {
@@ -337,4 +370,201 @@ async fn no_portal_on_the_bus_says_what_to_install() {
         other => panic!("expected Unavailable, got {other:?}"),
     }
     assert!(err.to_string().contains("install"), "{err}");
+}
+
+/// Bus name and object of the stand-in back-end.
+const STAND_IN_NAME: &str = "org.freedesktop.impl.portal.desktop.aethextest";
+const PORTAL_PATH: &str = "/org/freedesktop/portal/desktop";
+
+/// Stands in for a compositor's ScreenCast back-end (what xdg-desktop-portal-wlr,
+/// -gnome or -kde implement): it answers as if the user picked the one screen, a real
+/// PipeWire video node. Everything else — the xdg-desktop-portal front-end, its
+/// request/response signals, the restricted PipeWire remote it opens, pipewiresrc —
+/// is the real thing.
+struct StandInScreenCast {
+    node_id: u32,
+    starts: Arc<AtomicU32>,
+}
+
+type Results = HashMap<String, zbus::zvariant::OwnedValue>;
+
+#[zbus::interface(name = "org.freedesktop.impl.portal.ScreenCast")]
+impl StandInScreenCast {
+    #[zbus(out_args("response", "results"))]
+    fn create_session(
+        &self,
+        _handle: zbus::zvariant::ObjectPath<'_>,
+        _session_handle: zbus::zvariant::ObjectPath<'_>,
+        _app_id: &str,
+        _options: Results,
+    ) -> (u32, Results) {
+        (0, Results::new())
+    }
+
+    #[zbus(out_args("response", "results"))]
+    fn select_sources(
+        &self,
+        _handle: zbus::zvariant::ObjectPath<'_>,
+        _session_handle: zbus::zvariant::ObjectPath<'_>,
+        _app_id: &str,
+        options: Results,
+    ) -> (u32, Results) {
+        // The engine asks for one monitor.
+        let monitor = options
+            .get("types")
+            .and_then(|v| u32::try_from(v).ok())
+            .is_some_and(|t| t & 1 == 1);
+        (if monitor { 0 } else { 2 }, Results::new())
+    }
+
+    #[zbus(out_args("response", "results"))]
+    fn start(
+        &self,
+        _handle: zbus::zvariant::ObjectPath<'_>,
+        _session_handle: zbus::zvariant::ObjectPath<'_>,
+        _app_id: &str,
+        _parent_window: &str,
+        _options: Results,
+    ) -> (u32, Results) {
+        self.starts.fetch_add(1, Ordering::SeqCst);
+        let mut props: HashMap<String, zbus::zvariant::Value<'static>> = HashMap::new();
+        props.insert("size".into(), (320i32, 240i32).into());
+        props.insert("source_type".into(), 1u32.into());
+        let streams = vec![(self.node_id, props)];
+        let mut results = Results::new();
+        if let Ok(v) = zbus::zvariant::OwnedValue::try_from(zbus::zvariant::Value::from(streams)) {
+            results.insert("streams".into(), v);
+        }
+        (0, results)
+    }
+
+    #[zbus(property)]
+    fn available_source_types(&self) -> u32 {
+        1
+    }
+
+    #[zbus(property)]
+    fn available_cursor_modes(&self) -> u32 {
+        1
+    }
+
+    #[zbus(property, name = "version")]
+    fn version(&self) -> u32 {
+        4
+    }
+}
+
+/// The id of the PipeWire node called `name`, from `pw-dump`.
+fn pipewire_node(desktop: &Desktop, name: &str) -> Option<u32> {
+    let out = desktop
+        .command("pw-dump", "pw-dump.log")
+        .stdout(Stdio::piped())
+        .output()
+        .ok()?;
+    let objects: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).ok()?;
+    objects.iter().find_map(|o| {
+        (o["info"]["props"]["node.name"] == name)
+            .then(|| o["id"].as_u64())
+            .flatten()
+            .and_then(|id| u32::try_from(id).ok())
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn screen_capture_through_the_real_portal_front_end() {
+    let missing: Vec<&str> = [
+        "pipewire",
+        "wireplumber",
+        "dbus-daemon",
+        "gst-launch-1.0",
+        "pw-dump",
+    ]
+    .into_iter()
+    .filter(|p| !on_path(p))
+    .chain((!Path::new(PORTAL).exists()).then_some("xdg-desktop-portal"))
+    .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "skipped: needs {} (scripts/setup installs them)",
+            missing.join(", ")
+        );
+        return;
+    }
+    let mut desktop = Desktop::new("aethex-test");
+    desktop.start_pipewire();
+    // The "screen": a PipeWire video source node, as a compositor offers one.
+    let mut screen = desktop.command("gst-launch-1.0", "screen.log");
+    screen.args([
+        "videotestsrc",
+        "is-live=true",
+        "pattern=ball",
+        "!",
+        "video/x-raw,format=I420,width=320,height=240,framerate=15/1",
+        "!",
+        "pipewiresink",
+        "mode=provide",
+        "stream-properties=props,node.name=aethex-test-screen,media.class=Video/Source",
+    ]);
+    desktop.spawn(screen);
+    let mut node_id = None;
+    wait_for("the screen's PipeWire node", || {
+        node_id = pipewire_node(&desktop, "aethex-test-screen");
+        node_id.is_some()
+    });
+    let starts = Arc::new(AtomicU32::new(0));
+    let backend = StandInScreenCast {
+        node_id: node_id.unwrap_or_default(),
+        starts: Arc::clone(&starts),
+    };
+    let _backend = zbus::connection::Builder::address(desktop.bus.as_str())
+        .and_then(|b| b.name(STAND_IN_NAME))
+        .and_then(|b| b.serve_at(PORTAL_PATH, backend))
+        .expect("back-end connection")
+        .build()
+        .await
+        .expect("back-end on the bus");
+    let portals = desktop.dir.path().join("portals");
+    std::fs::create_dir_all(&portals).expect("portals dir");
+    std::fs::write(
+        portals.join("aethex-test.portal"),
+        format!(
+            "[portal]\nDBusName={STAND_IN_NAME}\n\
+             Interfaces=org.freedesktop.impl.portal.ScreenCast;\nUseIn=aethex-test\n"
+        ),
+    )
+    .expect("portal file");
+    desktop.start_portal(&[("XDG_DESKTOP_PORTAL_DIR", &portals)]);
+
+    let out = tempfile::tempdir().expect("tempdir");
+    let rec = out.path().join("screen.mkv");
+    let mut settings = BroadcastSettings {
+        video: screen_through(&desktop.bus),
+        recording: Some(RecordingSettings { path: rec.clone() }),
+        ..Default::default()
+    };
+    settings.encoder.width = 640;
+    settings.encoder.height = 360;
+    settings.encoder.fps = 15;
+    let started = tokio::task::spawn_blocking(move || aethex_broadcast::Engine::start(settings))
+        .await
+        .expect("start task");
+    let engine = match started {
+        Ok(e) => e,
+        Err(e) => panic!("engine start: {e}\n{}", desktop.logs()),
+    };
+    assert_eq!(
+        starts.load(Ordering::SeqCst),
+        1,
+        "one Start through the portal"
+    );
+    let mut stats = engine.stats();
+    let e = support::wait_stats(&mut stats, LONG, "2 s of screen frames", |e| {
+        e.uptime_secs >= 2.0 && e.frames_encoded >= 20
+    })
+    .await;
+    assert!(e.error.is_none(), "{e:#?}");
+    engine.stop().await.expect("clean stop");
+    let p = support::probe(&rec);
+    assert!(p.codecs.iter().any(|c| c == "h264"), "{p:?}");
+    assert!(p.video_packets >= 20, "{p:?}");
 }
