@@ -31,7 +31,7 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Why the desktop portal gave no screen.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
-#[serde(tag = "reason", rename_all = "snake_case")]
+#[serde(tag = "reason", content = "detail", rename_all = "snake_case")]
 pub enum PortalError {
     /// No D-Bus session bus to reach the portal on.
     #[error("no D-Bus session bus ({detail}): start the studio from inside your desktop session")]
@@ -327,6 +327,19 @@ mod tests {
         let err = open_screencast(Some(&address)).expect_err("no bus there");
         assert!(matches!(err, PortalError::NoSessionBus { .. }), "{err:?}");
         assert!(err.to_string().contains("desktop session"), "{err}");
+    }
+
+    #[test]
+    fn errors_serialise_for_the_studio() {
+        let e = crate::EngineError::ScreenCast(PortalError::Timeout(120));
+        let json = serde_json::to_value(&e).expect("serialises");
+        assert_eq!(json["kind"], "screen_cast", "{json}");
+        assert_eq!(json["reason"], "timeout", "{json}");
+        let e = crate::EngineError::ScreenCast(PortalError::Cancelled);
+        assert_eq!(
+            serde_json::to_value(&e).expect("serialises")["reason"],
+            "cancelled"
+        );
     }
 
     #[test]
