@@ -384,6 +384,25 @@ const PORTAL_PATH: &str = "/org/freedesktop/portal/desktop";
 struct StandInScreenCast {
     node_id: u32,
     starts: Arc<AtomicU32>,
+    closes: Arc<AtomicU32>,
+}
+
+/// The back-end's side of a session: the front-end calls `Close` on it when the
+/// application closes the session (or its connection goes away).
+struct StandInSession {
+    closes: Arc<AtomicU32>,
+}
+
+#[zbus::interface(name = "org.freedesktop.impl.portal.Session")]
+impl StandInSession {
+    fn close(&self) {
+        self.closes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    #[zbus(property, name = "version")]
+    fn version(&self) -> u32 {
+        1
+    }
 }
 
 type Results = HashMap<String, zbus::zvariant::OwnedValue>;
@@ -391,14 +410,21 @@ type Results = HashMap<String, zbus::zvariant::OwnedValue>;
 #[zbus::interface(name = "org.freedesktop.impl.portal.ScreenCast")]
 impl StandInScreenCast {
     #[zbus(out_args("response", "results"))]
-    fn create_session(
+    async fn create_session(
         &self,
+        #[zbus(object_server)] server: &zbus::ObjectServer,
         _handle: zbus::zvariant::ObjectPath<'_>,
-        _session_handle: zbus::zvariant::ObjectPath<'_>,
+        session_handle: zbus::zvariant::ObjectPath<'_>,
         _app_id: &str,
         _options: Results,
     ) -> (u32, Results) {
-        (0, Results::new())
+        let session = StandInSession {
+            closes: Arc::clone(&self.closes),
+        };
+        match server.at(&session_handle, session).await {
+            Ok(_) => (0, Results::new()),
+            Err(_) => (2, Results::new()),
+        }
     }
 
     #[zbus(out_args("response", "results"))]
@@ -512,9 +538,11 @@ async fn screen_capture_through_the_real_portal_front_end() {
         node_id.is_some()
     });
     let starts = Arc::new(AtomicU32::new(0));
+    let closes = Arc::new(AtomicU32::new(0));
     let backend = StandInScreenCast {
         node_id: node_id.unwrap_or_default(),
         starts: Arc::clone(&starts),
+        closes: Arc::clone(&closes),
     };
     let _backend = zbus::connection::Builder::address(desktop.bus.as_str())
         .and_then(|b| b.name(STAND_IN_NAME))
@@ -563,7 +591,17 @@ async fn screen_capture_through_the_real_portal_front_end() {
     })
     .await;
     assert!(e.error.is_none(), "{e:#?}");
+    assert_eq!(closes.load(Ordering::SeqCst), 0, "session open while live");
     engine.stop().await.expect("clean stop");
+    // Stopping ends the screen-cast session (the desktop's "sharing" indicator goes away).
+    let deadline = Instant::now() + LONG;
+    while closes.load(Ordering::SeqCst) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the portal session was not closed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let p = support::probe(&rec);
     assert!(p.codecs.iter().any(|c| c == "h264"), "{p:?}");
     assert!(p.video_packets >= 20, "{p:?}");

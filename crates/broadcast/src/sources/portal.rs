@@ -29,6 +29,9 @@ const PORTAL_BUS_NAME: &str = "org.freedesktop.portal.Desktop";
 /// How long the desktop may take to answer, including the user choosing a screen.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// How long closing the session may take when the engine stops.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Why the desktop portal gave no screen.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[serde(tag = "reason", content = "detail", rename_all = "snake_case")]
@@ -171,9 +174,13 @@ pub(crate) fn open_screencast(bus: Option<&str>) -> Result<PortalSession, Portal
         .name("screencast-portal".into())
         .spawn(move || portal_thread(bus, result_tx, stop_rx))
         .map_err(|e| PortalError::Refused(format!("cannot start the portal thread: {e}")))?;
-    let answer = result_rx
-        .recv_timeout(ANSWER_TIMEOUT + Duration::from_secs(5))
-        .unwrap_or(Err(PortalError::Timeout(ANSWER_TIMEOUT.as_secs())));
+    let answer = match result_rx.recv_timeout(ANSWER_TIMEOUT + Duration::from_secs(5)) {
+        Ok(answer) => answer,
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(PortalError::Timeout(ANSWER_TIMEOUT.as_secs())),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(PortalError::Refused(
+            "the portal thread ended without an answer".into(),
+        )),
+    };
     match answer {
         Ok((fd, node_id)) => Ok(PortalSession {
             stream: PipeWireStream {
@@ -220,13 +227,12 @@ fn portal_thread(
                 return;
             }
         };
-        if result_tx.send(Ok(granted)).is_err() {
-            let _ = session.1.close().await;
-            return;
+        if result_tx.send(Ok(granted)).is_ok() {
+            // Keep the connection (and with it the stream) alive until the engine lets go.
+            let _ = stop_rx.await;
         }
-        // Keep the connection (and with it the stream) alive until the engine lets go.
-        let _ = stop_rx.await;
-        let _ = session.1.close().await;
+        // A hung portal must not hang the engine's drop.
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, session.1.close()).await;
     });
 }
 
