@@ -334,3 +334,47 @@ pub(crate) fn audio_bin(
     ghost_src(&bin, &level)?;
     Ok(AudioBin { bin, volume: vol })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_portal_is_asked_only_when_no_stream_or_x11_display_is_given() {
+        let given = PipeWireStream { fd: 3, node_id: 7 };
+        let cases = [
+            (
+                ScreenSource {
+                    use_portal: true,
+                    ..Default::default()
+                },
+                true,
+            ),
+            (
+                ScreenSource {
+                    portal_bus: Some("unix:path=/b".into()),
+                    ..Default::default()
+                },
+                true,
+            ),
+            (
+                ScreenSource {
+                    use_portal: true,
+                    pipewire: Some(given),
+                    ..Default::default()
+                },
+                false,
+            ),
+            (
+                ScreenSource {
+                    display: Some(":0".into()),
+                    ..Default::default()
+                },
+                false,
+            ),
+        ];
+        for (screen, expected) in cases {
+            assert_eq!(screen.needs_portal(), expected, "{screen:?}");
+        }
+    }
+}
