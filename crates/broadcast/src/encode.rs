@@ -13,10 +13,34 @@ use gstreamer::prelude::*;
 use crate::error::{EngineError, make, missing};
 use crate::settings::{EncoderChoice, EncoderSettings};
 
-/// Sets a property only when the element has it (encoders differ between versions).
+/// Sets a property only when the element has it with a compatible type (encoders differ
+/// between versions and vendors; a mismatched type would panic in `set_property`).
 fn set_if<V: Into<gst::glib::Value>>(e: &gst::Element, name: &str, value: V) {
-    if e.find_property(name).is_some() {
-        e.set_property(name, value);
+    let value = value.into();
+    match e.find_property(name) {
+        Some(spec) if value.type_().is_a(spec.value_type()) => e.set_property(name, value),
+        Some(spec) => {
+            let converted = match spec.value_type() {
+                t if t == gst::glib::Type::I32 => {
+                    value.get::<u32>().ok().map(|v| (v as i32).into())
+                }
+                t if t == gst::glib::Type::I64 => {
+                    value.get::<u32>().ok().map(|v| i64::from(v).into())
+                }
+                t if t == gst::glib::Type::U64 => {
+                    value.get::<u32>().ok().map(|v| u64::from(v).into())
+                }
+                _ => None,
+            };
+            match converted {
+                Some(v) => e.set_property_from_value(name, &v),
+                None => tracing::debug!(
+                    property = name,
+                    "encoder property has another type; left as is"
+                ),
+            }
+        }
+        None => {}
     }
 }
 
@@ -76,13 +100,16 @@ pub(crate) fn video_encoder(
             set_if(&enc, "keyframe-period", gop);
             set_if(&enc, "max-bframes", 0u32);
         }
-        _ => {
+        "nvh264enc" => {
             set_str_if(&enc, "rc-mode", "cbr");
             set_str_if(&enc, "preset", "low-latency-hq");
             set_if(&enc, "bitrate", s.video_bitrate_kbps);
             set_if(&enc, "gop-size", gop as i32);
             set_if(&enc, "bframes", 0u32);
             set_if(&enc, "zerolatency", true);
+        }
+        _ => {
+            // Another encoder: its defaults (bitrate units differ between vendors).
         }
     }
     Ok(enc)
@@ -111,6 +138,92 @@ pub(crate) fn audio_encoder(s: &EncoderSettings) -> Result<gst::Element, EngineE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{BroadcastSettings, Engine};
+
+    /// An encoder that is installed but cannot start here: libav's OpenMAX IL H.264
+    /// encoder needs an OMX core (Raspberry Pi-style hardware), like nvh264enc needs CUDA.
+    const BROKEN_HARDWARE: &str = "avenc_h264_omx";
+
+    fn small() -> BroadcastSettings {
+        let mut s = BroadcastSettings::default();
+        s.encoder.width = 320;
+        s.encoder.height = 180;
+        s.encoder.fps = 15;
+        s.preview.enabled = false;
+        s
+    }
+
+    fn broken_hardware_present() -> bool {
+        crate::init().expect("init");
+        let present = gst::ElementFactory::find(BROKEN_HARDWARE).is_some();
+        if !present {
+            eprintln!("skipped: {BROKEN_HARDWARE} is not installed (gstreamer1.0-libav)");
+        }
+        present
+    }
+
+    #[test]
+    fn an_encoder_that_fails_to_start_falls_back_to_x264() {
+        if !broken_hardware_present() {
+            return;
+        }
+        let engine =
+            Engine::start_with(small(), &[BROKEN_HARDWARE, "x264enc"]).expect("falls back to x264");
+        assert_eq!(engine.encoder(), "x264enc");
+        let report = engine.stop_blocking().expect("clean stop");
+        assert!(report.frames_encoded >= 1, "{report:?}");
+    }
+
+    #[test]
+    fn the_last_encoder_failing_is_a_typed_error() {
+        if !broken_hardware_present() {
+            return;
+        }
+        let err = Engine::start_with(small(), &[BROKEN_HARDWARE]).expect_err("cannot start");
+        assert!(matches!(err, EngineError::Pipeline { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn missing_hardware_is_skipped_by_auto_and_named_when_chosen() {
+        crate::init().expect("init");
+        let auto = video_candidates(EncoderChoice::Auto).expect("auto");
+        assert_eq!(auto.last(), Some(&"x264enc"), "{auto:?}");
+        for (choice, factory, package) in [
+            (EncoderChoice::Vaapi, "vaapih264enc", "gstreamer1.0-vaapi"),
+            (
+                EncoderChoice::Nvenc,
+                "nvh264enc",
+                "gstreamer1.0-plugins-bad",
+            ),
+        ] {
+            if gst::ElementFactory::find(factory).is_some() {
+                assert!(auto.contains(&factory), "{factory} installed: {auto:?}");
+                continue;
+            }
+            assert!(!auto.contains(&factory), "{auto:?}");
+            match video_candidates(choice) {
+                Err(EngineError::MissingElement {
+                    element,
+                    package: p,
+                }) => {
+                    assert_eq!((element.as_str(), p.as_str()), (factory, package));
+                }
+                other => panic!("{factory}: expected MissingElement, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn properties_of_another_type_are_converted_or_left_alone() {
+        crate::init().expect("init");
+        let identity = gst::ElementFactory::make("identity")
+            .build()
+            .expect("identity");
+        set_if(&identity, "datarate", 5u32); // gint: converted
+        assert_eq!(identity.property::<i32>("datarate"), 5);
+        set_if(&identity, "silent", 5u32); // gboolean: left alone, no panic
+        set_if(&identity, "no-such-property", 5u32);
+    }
 
     #[test]
     fn x264_follows_the_settings() {

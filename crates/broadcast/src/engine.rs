@@ -25,6 +25,7 @@ use crate::error::{EngineError, make};
 use crate::outputs::{self, Fanout, Output, OutputKind, Stream, lock};
 use crate::preview::{self, PreviewFrame};
 use crate::settings::BroadcastSettings;
+use crate::sources::{self, PortalSession};
 use crate::stats::{AudioLevel, OutputRates, OutputStats, StatsEvent, stats_loop};
 use crate::{encode, scene};
 
@@ -88,6 +89,8 @@ pub struct Engine {
     recording: Option<PathBuf>,
     started: Instant,
     stopped: bool,
+    /// Desktop-portal screen casts; declared last so they end after the pipeline.
+    _portals: Vec<PortalSession>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -116,6 +119,8 @@ fn validate(settings: &BroadcastSettings) -> Result<(), EngineError> {
         ));
     }
     for d in &settings.destinations {
+        // Before any element (and GStreamer's debug log) sees the URL.
+        crate::redact::register(d.url.expose());
         if OutputKind::for_url(&d.url).is_none() {
             return Err(EngineError::InvalidSettings(format!(
                 "destination {:?}: {} is not an rtmp://, rtmps:// or srt:// URL",
@@ -139,10 +144,25 @@ impl Engine {
     /// Builds the pipeline, waits until the first frame is encoded and starts every output.
     /// Blocks for up to a few seconds (call it from `spawn_blocking` in a UI thread).
     /// With `EncoderChoice::Auto` a hardware encoder that fails to start falls back to x264.
+    /// A screen source on Wayland first asks the desktop portal (the desktop may show a
+    /// dialog); the portal's answer bounds how long this blocks.
     pub fn start(settings: BroadcastSettings) -> Result<Engine, EngineError> {
         crate::init().map_err(|e| EngineError::Init(e.to_string()))?;
-        validate(&settings)?;
         let candidates = encode::video_candidates(settings.encoder.encoder)?;
+        Self::start_with(settings, &candidates)
+    }
+
+    /// [`Engine::start`] trying the H.264 encoders `candidates` in order: one that fails
+    /// to build or to deliver a first frame gives way to the next.
+    pub(crate) fn start_with(
+        mut settings: BroadcastSettings,
+        candidates: &[&'static str],
+    ) -> Result<Engine, EngineError> {
+        crate::init().map_err(|e| EngineError::Init(e.to_string()))?;
+        validate(&settings)?;
+        let mut screens = vec![&mut settings.video];
+        screens.extend(settings.camera.as_mut().map(|pip| &mut pip.source));
+        let portals = sources::open_portals(&mut screens)?;
         let mut result = Err(EngineError::Build("no encoder".into()));
         for (i, factory) in candidates.iter().enumerate() {
             result = try_start(&settings, factory).map(|s| (s, *factory));
@@ -162,10 +182,15 @@ impl Engine {
             }
         }
         let (started, encoder) = result?;
-        Ok(Self::launch(settings, started, encoder))
+        Ok(Self::launch(settings, started, encoder, portals))
     }
 
-    fn launch(settings: BroadcastSettings, s: Started, encoder: &'static str) -> Engine {
+    fn launch(
+        settings: BroadcastSettings,
+        s: Started,
+        encoder: &'static str,
+        portals: Vec<PortalSession>,
+    ) -> Engine {
         let mut outputs = Vec::new();
         if let Some(rec) = &settings.recording {
             let kind = OutputKind::Recording {
@@ -246,6 +271,7 @@ impl Engine {
             recording: settings.recording.map(|r| r.path),
             started,
             stopped: false,
+            _portals: portals,
         }
     }
 

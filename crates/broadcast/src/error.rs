@@ -47,6 +47,9 @@ pub enum EngineError {
         /// GStreamer's message (secrets scrubbed).
         message: String,
     },
+    /// The desktop portal gave no screen to capture (Wayland).
+    #[error("screen capture: {0}")]
+    ScreenCast(#[from] crate::sources::PortalError),
     /// No audio input has the given name.
     #[error("no audio input is named {0:?}")]
     UnknownInput(String),

@@ -36,6 +36,7 @@ mod engine;
 mod error;
 mod outputs;
 mod preview;
+mod redact;
 mod scene;
 mod settings;
 mod sources;
@@ -45,19 +46,23 @@ pub use engine::{Engine, StopReport};
 pub use error::{EngineError, package_for};
 pub use outputs::{OutputError, OutputKind, OutputState};
 pub use preview::PreviewFrame;
+pub use redact::scrub;
 pub use settings::{
     AudioInput, BroadcastSettings, Destination, EncoderChoice, EncoderSettings, PictureInPicture,
     PreviewSettings, ReconnectPolicy, RecordingSettings, SecretUrl,
 };
 pub use sources::{
-    AudioSource, CameraSource, Device, DeviceKind, PipeWireStream, ScreenSource, VideoSource,
-    list_devices,
+    AudioSource, CameraSource, Device, DeviceKind, PipeWireStream, PortalError, ScreenSource,
+    VideoSource, is_wayland_session, list_devices, portal_packages_for,
 };
 pub use stats::{AudioLevel, OutputStats, StatsEvent};
 
-/// Initialises GStreamer once; safe to call many times.
+/// Initialises GStreamer once; safe to call many times. Also replaces GStreamer's log
+/// handler with one that keeps registered stream keys out of `GST_DEBUG` output.
 pub fn init() -> Result<(), gstreamer::glib::Error> {
-    gstreamer::init()
+    gstreamer::init()?;
+    redact::install_log_handler();
+    Ok(())
 }
 
 /// The GStreamer version the engine runs against, e.g. `GStreamer 1.22.0`.

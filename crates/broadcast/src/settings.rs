@@ -204,20 +204,8 @@ impl SecretUrl {
 
     /// Replaces the URL and its path/query (which hold the key) in `text`.
     pub fn scrub(&self, text: &str) -> String {
-        let mut out = text.replace(&self.0, &self.redacted());
-        if let Some((_, rest)) = self.0.split_once("://") {
-            // The secret parts: everything after the authority, and each path segment
-            // long enough to be a key (elements may log them separately).
-            if let Some((_, path)) = rest.split_once(['/', '?']) {
-                for part in path
-                    .split(['/', '?', '&', '=', ':'])
-                    .filter(|p| p.len() >= 6)
-                {
-                    out = out.replace(part, "<redacted>");
-                }
-            }
-        }
-        out
+        let out = text.replace(&self.0, &self.redacted());
+        crate::redact::scrub_url(&self.0, &out)
     }
 }
 

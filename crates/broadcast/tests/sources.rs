@@ -36,6 +36,7 @@ async fn screen_capture_on_x11() {
         video: VideoSource::Screen(ScreenSource {
             display: Some(x.display.clone()),
             pipewire: None,
+            ..Default::default()
         }),
         ..Default::default()
     };

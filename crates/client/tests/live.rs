@@ -9,7 +9,7 @@ use std::path::Path;
 
 use aethex_client::cli::config::CliConfig;
 use aethex_client::{ApiClient, Secret, Vault};
-use support::nginx::{NginxRtmp, probe_codecs, probe_duration};
+use aethex_test_support::{Nginx, probe_codecs, probe_duration};
 use support::{TestServer, aethex, closed_port, has_route, text, within};
 
 fn vault() -> Option<Vault> {
@@ -47,7 +47,7 @@ async fn live_publishes_records_and_stops_after_duration() {
     let Some(vault) = vault() else { return };
     let dir = tempfile::tempdir().unwrap();
     let key = format!("sk_good_{}", std::process::id());
-    let nginx = NginxRtmp::start(&dir.path().join("nginx"), &key);
+    let nginx = Nginx::accepting_only(&key);
     let cfg = dir.path().join("cfg");
     let server = signed_in(&cfg, &vault, &nginx.base(), &key);
     let rec = dir.path().join("local.mkv");
@@ -103,7 +103,7 @@ async fn live_publishes_records_and_stops_after_duration() {
 async fn live_fails_clearly_when_the_own_server_refuses_the_key() {
     let Some(vault) = vault() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let nginx = NginxRtmp::start(&dir.path().join("nginx"), "sk_the_right_one");
+    let nginx = Nginx::accepting_only("sk_the_right_one");
     let cfg = dir.path().join("cfg");
     let server = signed_in(&cfg, &vault, &nginx.base(), "sk_rotated_away");
     // Far longer than the refusal takes: the exit must come from the refusal.
@@ -126,7 +126,7 @@ async fn ctrl_c_stops_cleanly_with_exit_0_and_a_finished_recording() {
     let Some(vault) = vault() else { return };
     let dir = tempfile::tempdir().unwrap();
     let key = format!("sk_ctrl_c_{}", std::process::id());
-    let nginx = NginxRtmp::start(&dir.path().join("nginx"), &key);
+    let nginx = Nginx::accepting_only(&key);
     let cfg = dir.path().join("cfg");
     let server = signed_in(&cfg, &vault, &nginx.base(), &key);
     let rec = dir.path().join("until-ctrl-c.mkv");
@@ -196,7 +196,7 @@ async fn journey_register_rotate_live_with_title() {
     let out = aethex(&cfg, None, &["key", "rotate"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let key = vault.stream_key(&server).unwrap().expect("key stored");
-    let nginx = NginxRtmp::start(&dir.path().join("nginx"), key.expose());
+    let nginx = Nginx::accepting_only(key.expose());
 
     let rtmp = nginx.base();
     let live = [

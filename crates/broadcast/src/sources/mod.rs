@@ -8,8 +8,11 @@
 //! ```
 
 mod devices;
+mod portal;
 
 pub use devices::{Device, DeviceKind, list_devices};
+pub(crate) use portal::PortalSession;
+pub use portal::{PortalError, is_wayland_session, portal_packages_for};
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -30,14 +33,32 @@ pub enum VideoSource {
     Camera(CameraSource),
 }
 
-/// Screen capture: X11 through `ximagesrc`, Wayland through `pipewiresrc`.
+/// Screen capture: X11 through `ximagesrc`; on Wayland the engine asks the desktop portal
+/// (ScreenCast) for a PipeWire stream and captures it with `pipewiresrc`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ScreenSource {
     /// X11 display (`:0`); `None` uses `$DISPLAY`.
     pub display: Option<String>,
-    /// On Wayland: the PipeWire stream the desktop portal (ScreenCast) handed out.
+    /// A PipeWire stream the caller already obtained from the portal; `None` lets the
+    /// engine ask the portal itself when needed.
     pub pipewire: Option<PipeWireStream>,
+    /// Use the desktop portal even outside a Wayland session (e.g. GNOME on X11).
+    pub use_portal: bool,
+    /// D-Bus address of the session bus the portal runs on; `None` =
+    /// `$DBUS_SESSION_BUS_ADDRESS` (nested or test sessions set it).
+    pub portal_bus: Option<String>,
+}
+
+impl ScreenSource {
+    /// Whether starting this source goes through the desktop portal: asked for, or a
+    /// Wayland session without an explicit X11 display (XWayland shows no native windows).
+    pub fn needs_portal(&self) -> bool {
+        self.pipewire.is_none()
+            && (self.use_portal
+                || self.portal_bus.is_some()
+                || (self.display.is_none() && is_wayland_session()))
+    }
 }
 
 /// A PipeWire stream granted by `org.freedesktop.portal.ScreenCast`.
@@ -130,13 +151,16 @@ fn screen_element(screen: &ScreenSource) -> Result<gst::Element, EngineError> {
         src.set_property("fd", pw.fd);
         src.set_property("path", pw.node_id.to_string());
         src.set_property("do-timestamp", true);
+        // A still screen sends no new frames (damage-based capture): repeat the last one.
+        src.set_property("keepalive-time", 100i32);
+        // The compositor reuses its few buffers; the leaky queue must not hold them.
+        src.set_property("always-copy", true);
         return Ok(src);
     }
-    let wayland = std::env::var("XDG_SESSION_TYPE").is_ok_and(|t| t == "wayland")
-        || (std::env::var_os("WAYLAND_DISPLAY").is_some() && std::env::var_os("DISPLAY").is_none());
-    if wayland {
-        return Err(EngineError::InvalidSettings(
-            "screen capture on Wayland needs the desktop portal's PipeWire stream (ScreenSource.pipewire)".into(),
+    if screen.needs_portal() {
+        // `open_portals` fills `pipewire` before the pipeline is built.
+        return Err(EngineError::Build(
+            "screen capture through the portal started without a stream".into(),
         ));
     }
     let display = screen
@@ -169,6 +193,28 @@ fn camera_element(camera: &CameraSource) -> Result<gst::Element, EngineError> {
     let src = make("v4l2src")?;
     src.set_property("device", device);
     Ok(src)
+}
+
+/// Asks the desktop portal for every screen source that needs it and fills in its stream.
+/// The returned sessions must outlive the pipeline (the stream ends with them).
+pub(crate) fn open_portals(
+    sources: &mut [&mut VideoSource],
+) -> Result<Vec<PortalSession>, EngineError> {
+    let mut sessions = Vec::new();
+    for source in sources.iter_mut() {
+        if let VideoSource::Screen(screen) = &mut **source
+            && screen.needs_portal()
+        {
+            // Check before asking: the user should not pick a screen for nothing.
+            if gst::ElementFactory::find("pipewiresrc").is_none() {
+                return Err(crate::error::missing("pipewiresrc"));
+            }
+            let session = portal::open_screencast(screen.portal_bus.as_deref())?;
+            screen.pipewire = Some(session.stream());
+            sessions.push(session);
+        }
+    }
+    Ok(sessions)
 }
 
 /// Builds a video source bin delivering `format`.
@@ -287,4 +333,48 @@ pub(crate) fn audio_bin(
     chain(&bin, &[&src, &convert, &resample, &caps, &vol, &level])?;
     ghost_src(&bin, &level)?;
     Ok(AudioBin { bin, volume: vol })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_portal_is_asked_only_when_no_stream_or_x11_display_is_given() {
+        let given = PipeWireStream { fd: 3, node_id: 7 };
+        let cases = [
+            (
+                ScreenSource {
+                    use_portal: true,
+                    ..Default::default()
+                },
+                true,
+            ),
+            (
+                ScreenSource {
+                    portal_bus: Some("unix:path=/b".into()),
+                    ..Default::default()
+                },
+                true,
+            ),
+            (
+                ScreenSource {
+                    use_portal: true,
+                    pipewire: Some(given),
+                    ..Default::default()
+                },
+                false,
+            ),
+            (
+                ScreenSource {
+                    display: Some(":0".into()),
+                    ..Default::default()
+                },
+                false,
+            ),
+        ];
+        for (screen, expected) in cases {
+            assert_eq!(screen.needs_portal(), expected, "{screen:?}");
+        }
+    }
 }

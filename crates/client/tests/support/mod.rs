@@ -2,8 +2,6 @@
 //! and the `aethex` binary run against it with its own config directory.
 #![allow(dead_code)] // each test file uses a different subset
 
-pub mod nginx;
-
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;

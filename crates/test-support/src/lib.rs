@@ -1,0 +1,23 @@
+//! Real peers for the tests of several crates, written once: nginx with the RTMP module,
+//! ffprobe, a private Xvfb, a private desktop session (D-Bus, PipeWire, portal), and free ports. Dev-only: no crate depends on it outside tests.
+//!
+//! Helpers panic with a clear message when a peer is missing or misbehaves (they only
+//! run inside tests).
+
+pub mod desktop;
+pub mod nginx;
+pub mod probe;
+pub mod xvfb;
+
+pub use desktop::Desktop;
+pub use nginx::Nginx;
+pub use probe::{Probe, probe, probe_codecs, probe_duration};
+pub use xvfb::Xvfb;
+
+/// A 127.0.0.1 port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
