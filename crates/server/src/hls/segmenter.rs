@@ -125,6 +125,7 @@ pub struct Segmenter {
     segment_parts: Vec<Bytes>,
     fragment_sequence: u32,
     dropped: u64,
+    late: u64,
 }
 
 impl Segmenter {
@@ -153,6 +154,7 @@ impl Segmenter {
             segment_parts: Vec::new(),
             fragment_sequence: 0,
             dropped: 0,
+            late: 0,
         }
     }
 
@@ -187,6 +189,12 @@ impl Segmenter {
     /// of a track that is not part of the stream).
     pub fn dropped(&self) -> u64 {
         self.dropped
+    }
+
+    /// Video frames that arrived with a decode time not after the previous
+    /// one (re-timed to keep the stream monotonic).
+    pub fn late(&self) -> u64 {
+        self.late
     }
 
     /// The video config, once known.
@@ -335,6 +343,9 @@ impl Segmenter {
                 let mut dts = self.ticks(Kind::Video, f.dts_us);
                 if let Some(last) = self.last_video_dts {
                     // Decode times must grow; a publisher glitch is smoothed over.
+                    if dts <= last {
+                        self.late += 1;
+                    }
                     dts = dts.max(last + 1);
                     self.last_video_duration = dts - last;
                 }

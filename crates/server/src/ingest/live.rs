@@ -324,6 +324,8 @@ pub struct Broadcast {
     bytes_in: metrics::Counter,
     dropped: metrics::Counter,
     dropped_seen: u64,
+    late: metrics::Counter,
+    late_seen: u64,
     finished: bool,
 }
 
@@ -415,6 +417,8 @@ impl Broadcast {
             bytes_in: metrics::counter!("aethex_ingest_bytes_total", &labels),
             dropped: metrics::counter!("aethex_ingest_dropped_total", &labels),
             dropped_seen: 0,
+            late: metrics::counter!("aethex_ingest_late_total", &labels),
+            late_seen: 0,
             finished: false,
         })
     }
@@ -486,6 +490,11 @@ impl Broadcast {
         if dropped > self.dropped_seen {
             self.dropped.increment(dropped - self.dropped_seen);
             self.dropped_seen = dropped;
+        }
+        let late = self.segmenter.late();
+        if late > self.late_seen {
+            self.late.increment(late - self.late_seen);
+            self.late_seen = late;
         }
         if outputs.is_empty() {
             return;

@@ -244,3 +244,19 @@ fn b_frames_keep_their_composition_offsets() {
         "composition offset missing"
     );
 }
+
+#[test]
+fn decode_times_going_backwards_are_counted_and_smoothed() {
+    let mut s = Segmenter::new(cfg());
+    s.announce(true, false);
+    s.set_video_config(video_config());
+    let mut out = Vec::new();
+    for (i, t) in [0i64, 33, 66, 50, 100, 133].into_iter().enumerate() {
+        out.extend(s.push_video(t * 1000, 0, i == 0, Bytes::from_static(b"f")));
+    }
+    out.extend(s.finish());
+    assert_eq!(s.late(), 1);
+    assert_eq!(s.dropped(), 0, "late frames are kept");
+    let total: f64 = parts(&out).iter().map(|p| p.2).sum();
+    assert!(total > 0.13 && total < 0.2, "{total}");
+}
