@@ -203,14 +203,15 @@ pub fn sps_dimensions(sps: &[u8]) -> Option<(u16, u16)> {
     }
     r.ue()?; // max_num_ref_frames
     r.bit()?; // gaps_in_frame_num_allowed
-    let width_mbs = r.ue()? + 1;
-    let height_map_units = r.ue()? + 1;
-    let frame_mbs_only = r.bit()?;
+    // u64 throughout: the values come from the network and may be absurd.
+    let width_mbs = u64::from(r.ue()?) + 1;
+    let height_map_units = u64::from(r.ue()?) + 1;
+    let frame_mbs_only = u64::from(r.bit()?);
     if frame_mbs_only == 0 {
         r.bit()?; // mb_adaptive_frame_field
     }
     r.bit()?; // direct_8x8_inference
-    let (mut crop_x, mut crop_y) = (0, 0);
+    let (mut crop_x, mut crop_y) = (0u64, 0u64);
     if r.bit()? == 1 {
         let (l, rt, t, b) = (r.ue()?, r.ue()?, r.ue()?, r.ue()?);
         let (unit_x, unit_y) = match chroma_format {
@@ -219,8 +220,8 @@ pub fn sps_dimensions(sps: &[u8]) -> Option<(u16, u16)> {
             2 => (2, 2 - frame_mbs_only),
             _ => (1, 2 - frame_mbs_only),
         };
-        crop_x = (l + rt) * unit_x;
-        crop_y = (t + b) * unit_y;
+        crop_x = (u64::from(l) + u64::from(rt)) * unit_x;
+        crop_y = (u64::from(t) + u64::from(b)) * unit_y;
     }
     let width = (width_mbs * 16).checked_sub(crop_x)?;
     let height = ((2 - frame_mbs_only) * height_map_units * 16).checked_sub(crop_y)?;

@@ -172,3 +172,32 @@ fn fragment_offsets_point_at_each_tracks_samples() {
     assert_eq!(&trun[12 + 8..12 + 12], &SYNC.to_be_bytes());
     assert_eq!(&trun[12 + 16 + 8..12 + 16 + 12], &NON_SYNC.to_be_bytes());
 }
+
+#[test]
+fn arbitrary_configuration_bytes_never_panic() {
+    // Deterministic xorshift: these parsers read bytes straight off the network.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for _ in 0..50_000 {
+        let len = (next() % 48) as usize;
+        let mut bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        let _ = sps_dimensions(&bytes);
+        let _ = AudioConfig::from_asc(Bytes::from(bytes.clone()));
+        if bytes.len() > 8 {
+            bytes[0] = 1; // looks like an avcC record
+            bytes[5] = 0xE1;
+            bytes[6] = 0;
+        }
+        let _ = VideoConfig::from_avcc(Bytes::from(bytes));
+    }
+    // Exp-Golomb values at their limits.
+    let _ = sps_dimensions(&[0x67, 0x64, 0, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0]);
+    let _ = sps_dimensions(&[
+        0x67, 0x42, 0, 0x1f, 0x80, 0, 0, 0, 1, 0xFF, 0xFF, 0xFF, 0xFF,
+    ]);
+}
