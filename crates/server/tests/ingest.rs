@@ -209,6 +209,16 @@ async fn shutdown_finalises_live_playlists_and_keeps_the_vod() {
     assert!(p.ended, "VOD playlist lacks ENDLIST: {text}");
     assert!(p.segments.iter().all(|s| s.starts_with(&format!("{id}_"))));
     assert!(p.segments.iter().all(|s| dir.join(s).is_file()));
+    // Parts were for live viewers: the recording keeps init + segments only.
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.contains("_p")),
+        "part files left in the recording: {names:?}"
+    );
+    assert!(names.contains(&format!("{id}_init.mp4")), "{names:?}");
 }
 
 /// LL-HLS: parts and the preload hint are listed, a blocking reload waits for

@@ -33,7 +33,7 @@ pub struct Segment {
 
 /// How many of the newest segments keep their parts listed (RFC 8216bis:
 /// at least those within three target durations of the end).
-const SEGMENTS_WITH_PARTS: usize = 3;
+pub const SEGMENTS_WITH_PARTS: usize = 3;
 
 /// All segments of one broadcast, in order, and whether it has ended.
 #[derive(Debug, Clone, Default)]
@@ -171,7 +171,8 @@ impl Playlist {
 
     fn render(&self, skip: usize, playlist_type: Option<&str>) -> String {
         let live = playlist_type.is_none();
-        let parts = self.part_target.filter(|_| live);
+        // Parts are for the live edge: an ended stream lists segments only.
+        let parts = self.part_target.filter(|_| live && !self.ended);
         let target = self.target_duration();
         let mut out = String::with_capacity(256 + 128 * (self.segments.len() - skip));
         let version = if self.map.is_some() { 6 } else { 3 };
@@ -332,5 +333,9 @@ mod tests {
         p.end();
         let ended = p.render_live(4);
         assert!(!ended.contains("PRELOAD-HINT") && ended.ends_with("#EXT-X-ENDLIST\n"));
+        assert!(
+            !ended.contains("#EXT-X-PART"),
+            "ended playlists list no parts"
+        );
     }
 }

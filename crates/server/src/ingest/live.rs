@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::hls::fmp4::{AudioConfig, VideoConfig};
-use crate::hls::playlist::{Part, Playlist, Segment};
+use crate::hls::playlist::{Part, Playlist, SEGMENTS_WITH_PARTS, Segment};
 use crate::hls::segmenter::{Output, Segmenter, SegmenterConfig};
 use crate::ingest::IngestError;
 use crate::ingest::channel_link::{self, ChannelRow};
@@ -23,15 +23,16 @@ pub const ENDED_LINGER: Duration = Duration::from_secs(10);
 /// How long the end of a broadcast waits for its files to reach the disk.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Parts kept in memory per stream (parts exist only there): those of the
-/// newest segments the live playlist lists, with room to spare.
-const CACHE_FILES: usize = 40;
-/// Most bytes kept in that cache (a segment waits there until it is on disk).
+/// Files kept in memory per stream. Parts and segments stay there only until
+/// they are on disk; this bounds a disk that cannot keep up.
+const CACHE_FILES: usize = 64;
+/// Most bytes kept in that cache.
 const CACHE_BYTES: usize = 24 * 1024 * 1024;
 
-/// Recent parts, and segments until they are on disk, by file name: live
-/// viewers get them without a disk read; once written, segments are served
-/// from the file (the page cache), so memory per stream stays small.
+/// Parts and segments until they are on disk, by file name: a viewer asking
+/// for a part the moment it exists gets it without waiting for the write;
+/// once written, files are served from disk (the page cache), so memory per
+/// stream stays small, like nginx-rtmp's.
 #[derive(Debug, Default)]
 struct MediaCache {
     files: HashMap<String, Bytes>,
@@ -264,6 +265,8 @@ enum DiskJob {
         uncache: bool,
     },
     Playlist(String),
+    /// Files no longer listed (parts of older segments).
+    Delete(Vec<String>),
 }
 
 /// Writes a broadcast's files in order on the blocking pool; returns when the
@@ -292,6 +295,12 @@ async fn disk_writer(
         let written = tokio::task::spawn_blocking(move || match job {
             DiskJob::File { name, data, .. } => std::fs::write(dir.join(name), &data),
             DiskJob::Playlist(text) => vod::store::write_playlist(&dir, &text),
+            DiskJob::Delete(names) => {
+                for name in names {
+                    let _ = std::fs::remove_file(dir.join(name));
+                }
+                Ok(())
+            }
         })
         .await;
         match written {
@@ -315,6 +324,10 @@ pub struct Broadcast {
     stream: Arc<LiveStream>,
     segmenter: Segmenter,
     prefix: String,
+    /// Part files on disk per finished segment, oldest first (deleted once no
+    /// playlist lists them), and those of the segment being written.
+    part_files: VecDeque<Vec<String>>,
+    open_part_files: Vec<String>,
     disk: Option<tokio::sync::mpsc::UnboundedSender<DiskJob>>,
     disk_task: Option<tokio::task::JoinHandle<()>>,
     /// Unix milliseconds of media time 0 (for `EXT-X-PROGRAM-DATE-TIME`).
@@ -410,6 +423,8 @@ impl Broadcast {
             stream,
             segmenter: Segmenter::new(cfg),
             prefix,
+            part_files: VecDeque::new(),
+            open_part_files: Vec::new(),
             disk: Some(disk),
             disk_task: Some(disk_task),
             wallclock_base_ms: None,
@@ -521,8 +536,14 @@ impl Broadcast {
                 } => {
                     let name = part_name(&self.prefix, segment, index);
                     if let Ok(mut m) = self.stream.media.lock() {
-                        m.insert(name.clone(), data);
+                        m.insert(name.clone(), data.clone());
                     }
+                    self.write(DiskJob::File {
+                        name: name.clone(),
+                        data,
+                        uncache: true,
+                    });
+                    self.open_part_files.push(name.clone());
                     let start_pdt = self.segment_pdt_guess();
                     if let Ok(mut p) = self.stream.playlist.lock() {
                         p.push_part(
@@ -567,6 +588,15 @@ impl Broadcast {
                     if let Some(text) = vod {
                         self.write(DiskJob::Playlist(text));
                     }
+                    // Parts stay on disk while listed, plus one segment of grace
+                    // for players holding a slightly older playlist.
+                    self.part_files
+                        .push_back(std::mem::take(&mut self.open_part_files));
+                    if self.part_files.len() > SEGMENTS_WITH_PARTS + 1
+                        && let Some(old) = self.part_files.pop_front()
+                    {
+                        self.write(DiskJob::Delete(old));
+                    }
                 }
             }
         }
@@ -608,6 +638,14 @@ impl Broadcast {
         if let Some(text) = vod {
             self.write(DiskJob::Playlist(text));
         }
+        // The recording keeps segments only: parts were for live viewers.
+        let parts: Vec<String> = self
+            .part_files
+            .drain(..)
+            .flatten()
+            .chain(self.open_part_files.drain(..))
+            .collect();
+        self.write(DiskJob::Delete(parts));
         mark_ended(&self.stream);
         self.stream.notify();
         // Close the queue and wait for the writer to drain it.
