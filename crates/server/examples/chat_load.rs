@@ -10,16 +10,22 @@
 //! - `idle`: opens N idle connections, prints `ready`, holds them.
 //!
 //! Output ends with one `RESULT key=value …` line for the script.
+//!
+//! Kept cheap so it does not starve the server it measures on a shared
+//! machine: one task per connection without a timer per frame, a small read
+//! buffer (tungstenite zeroes its whole free read capacity before every
+//! read), latencies in one shared atomic histogram. It reports its own CPU
+//! time (`loadgen_cpu_s`) so the script can show its share.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
-use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -49,6 +55,68 @@ impl Args {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     }
+}
+
+/// Latency histogram in 10 µs buckets up to 10 s (the last bucket holds
+/// everything slower), shared by every receiver task.
+struct Histogram(Vec<AtomicU64>);
+
+impl Histogram {
+    const BUCKET_US: u64 = 10;
+    const BUCKETS: usize = 1_000_000;
+
+    fn new() -> Self {
+        Histogram((0..Self::BUCKETS).map(|_| AtomicU64::new(0)).collect())
+    }
+    fn record(&self, us: u64) {
+        let i = ((us / Self::BUCKET_US) as usize).min(Self::BUCKETS - 1);
+        self.0[i].fetch_add(1, Ordering::Relaxed);
+    }
+    /// The `p` quantile in milliseconds (NaN when empty).
+    fn quantile_ms(&self, p: f64) -> f64 {
+        let counts: Vec<u64> = self.0.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            return f64::NAN;
+        }
+        let rank = ((total as f64 - 1.0) * p).round() as u64;
+        let mut seen = 0;
+        for (i, c) in counts.iter().enumerate() {
+            seen += c;
+            if seen > rank {
+                return (i as u64 * Self::BUCKET_US + Self::BUCKET_US / 2) as f64 / 1000.0;
+            }
+        }
+        f64::NAN
+    }
+}
+
+/// One receiver's counts, on its own cache line: a shared counter bumped by
+/// every receiver on both cores would bounce between them at every frame.
+#[derive(Default)]
+#[repr(align(64))]
+struct Tally {
+    delivered: AtomicU64,
+    /// Micros since the epoch of the last delivery.
+    last_rx: AtomicU64,
+}
+
+fn delivered(tallies: &[Arc<Tally>]) -> u64 {
+    tallies
+        .iter()
+        .map(|t| t.delivered.load(Ordering::Relaxed))
+        .sum()
+}
+
+/// CPU seconds (user + system) this process has used so far (Linux).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields of the whole line.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn micros(epoch: Instant) -> u64 {
@@ -85,7 +153,11 @@ async fn connect(kind: &str, addr: &str, channel: &str, token: Option<&str>) -> 
         (_, Some(t)) => format!("ws://{addr}/ws/chat/{channel}?token={t}"),
         (_, None) => format!("ws://{addr}/ws/chat/{channel}"),
     };
-    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(&url, None, true).await?;
+    let config = WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(0);
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async_with_config(&url, Some(config), true).await?;
     if kind == "socketio" {
         // Engine.IO open packet, then join the default namespace and wait
         // for the server to confirm it.
@@ -147,46 +219,41 @@ async fn fanout(a: &Args) -> anyhow::Result<()> {
     let receivers = connect_many(&kind, &addr, &owner, clients).await?;
     eprintln!("{kind}: {clients} receivers connected");
     let epoch = Instant::now();
-    let lat: Arc<Mutex<Vec<u64>>> = Arc::new(Mutex::new(Vec::new()));
-    let delivered = Arc::new(AtomicU64::new(0));
+    let hist = Arc::new(Histogram::new());
     let dropped = Arc::new(AtomicU64::new(0));
-    let last_rx = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
+    let mut tallies = Vec::new();
     for mut ws in receivers {
-        let (lat, delivered, dropped, last_rx, stop) = (
-            lat.clone(),
-            delivered.clone(),
-            dropped.clone(),
-            last_rx.clone(),
-            stop.clone(),
-        );
+        let tally = Arc::new(Tally::default());
+        tallies.push(tally.clone());
+        let (hist, dropped) = (hist.clone(), dropped.clone());
+        // Runs until aborted at the end of the measurement.
         tasks.push(tokio::spawn(async move {
-            let mut mine = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
-                match tokio::time::timeout(Duration::from_millis(500), ws.next()).await {
-                    Err(_) => continue,
-                    Ok(Some(Ok(Message::Text(t)))) => {
+            loop {
+                match ws.next().await {
+                    Some(Ok(Message::Text(t))) => {
                         let t = t.as_str();
                         if t == "2" {
                             let _ = ws.send(Message::text("3")).await;
                         } else if let Some(s) = stamp(t) {
                             let now = micros(epoch);
-                            mine.push(now.saturating_sub(s));
-                            delivered.fetch_add(1, Ordering::Relaxed);
-                            last_rx.fetch_max(now, Ordering::Relaxed);
+                            hist.record(now.saturating_sub(s));
+                            // Only this task writes its tally.
+                            let n = tally.delivered.load(Ordering::Relaxed);
+                            tally.delivered.store(n + 1, Ordering::Relaxed);
+                            tally.last_rx.store(now, Ordering::Relaxed);
                         }
                     }
-                    Ok(Some(Ok(_))) => {}
-                    Ok(_) => {
+                    Some(Ok(_)) => {}
+                    _ => {
                         dropped.fetch_add(1, Ordering::Relaxed);
-                        break;
+                        return;
                     }
                 }
             }
-            lat.lock().await.extend(mine);
         }));
     }
+    let cpu_before = cpu_seconds();
     let sender = connect(&kind, &addr, &owner, token.as_deref()).await?;
     let total = rate * seconds;
     let (mut sink, mut stream) = sender.split();
@@ -210,28 +277,31 @@ async fn fanout(a: &Args) -> anyhow::Result<()> {
     let mut prev = u64::MAX;
     for _ in 0..20 {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let now = delivered.load(Ordering::Relaxed);
+        let now = delivered(&tallies);
         if now == prev || now >= total * clients as u64 {
             break;
         }
         prev = now;
     }
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        let _ = t.await;
+    let cpu = cpu_seconds() - cpu_before;
+    for t in &tasks {
+        t.abort();
     }
     drain.abort();
-    let mut l = lat.lock().await.clone();
-    l.sort_unstable();
-    let n = delivered.load(Ordering::Relaxed);
-    let span = (last_rx.load(Ordering::Relaxed).saturating_sub(first_send)).max(1) as f64 / 1e6;
+    let n = delivered(&tallies);
+    let last_rx = tallies
+        .iter()
+        .map(|t| t.last_rx.load(Ordering::Relaxed))
+        .max()
+        .unwrap_or(0);
+    let span = (last_rx.saturating_sub(first_send)).max(1) as f64 / 1e6;
     println!(
-        "RESULT kind={kind} clients={clients} rate={rate} sent={total} expected={} delivered={n} dropped_clients={} deliveries_per_s={:.0} p50_ms={:.2} p99_ms={:.2}",
+        "RESULT kind={kind} clients={clients} rate={rate} sent={total} expected={} delivered={n} dropped_clients={} deliveries_per_s={:.0} p50_ms={:.2} p99_ms={:.2} loadgen_cpu_s={cpu:.2} span_s={span:.2}",
         total * clients as u64,
         dropped.load(Ordering::Relaxed),
         n as f64 / span,
-        percentile(&l, 0.5),
-        percentile(&l, 0.99),
+        hist.quantile_ms(0.5),
+        hist.quantile_ms(0.99),
     );
     Ok(())
 }
