@@ -108,9 +108,11 @@ pub async fn handler(
     Ok(upgrade
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        // Small read buffer: clients send little, and idle sockets are the
-        // common case. Writes buffer until `forward` flushes a batch.
-        .read_buffer_size(4 * 1024)
+        // Small read buffer: clients send little, idle sockets are the common
+        // case, and tungstenite zeroes the buffer's free room before every
+        // read attempt (each wake-up of the connection tries one). Larger
+        // frames grow it as needed. Writes buffer until `forward` flushes.
+        .read_buffer_size(1024)
         .on_upgrade(move |socket| run(socket, conn))
         .into_response())
 }
