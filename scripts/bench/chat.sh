@@ -12,6 +12,9 @@
 # Usage: scripts/bench/chat.sh
 #   env: CLIENTS=5000 RATES="10 20 50 100" SECS=10 IDLE=2000 PARTS="idle fanout persist"
 #        SERVER_BIN=path (another aethex-server build, e.g. to compare before/after)
+#        NICE=-10 (run everything at that priority: on a machine shared with
+#        builds, the same priority for both servers and the load generator,
+#        above the background noise)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/aethex/target}
@@ -22,6 +25,7 @@ SECS=${SECS:-10}
 IDLE=${IDLE:-2000}
 SENDERS=${SENDERS:-8}
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if [ -n "${NICE:-}" ]; then renice -n "$NICE" -p $$ >/dev/null; fi
 
 echo "== building (release)"
 # A package-specific profile setting keeps this worktree's artifacts apart

@@ -313,9 +313,21 @@ async fn connect_lean(
     let mut out = Vec::with_capacity(n);
     for _ in 0..n.div_ceil(100) {
         let batch = (n - out.len()).min(100);
-        let conns = futures_util::future::join_all(
-            (0..batch).map(|_| LeanWs::connect(kind, addr, channel)),
-        )
+        let conns = futures_util::future::join_all((0..batch).map(|_| async {
+            // A server busy accepting thousands of sockets may refuse a
+            // few; try again like a browser would.
+            let mut tries = 0;
+            loop {
+                match LeanWs::connect(kind, addr, channel).await {
+                    Err(e) if tries < 5 => {
+                        tries += 1;
+                        eprintln!("connect failed ({e}), retrying");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                    other => return other,
+                }
+            }
+        }))
         .await;
         for c in conns {
             out.push(c?);
