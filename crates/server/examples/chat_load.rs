@@ -10,16 +10,27 @@
 //! - `idle`: opens N idle connections, prints `ready`, holds them.
 //!
 //! Output ends with one `RESULT key=value …` line for the script.
+//!
+//! Kept cheap so it does not starve the server it measures on a shared
+//! machine: receivers are one task per connection without a timer per frame,
+//! speaking WebSocket through a minimal parser ([`LeanWs`]) instead of
+//! tungstenite (which zeroes its whole free read capacity before every read
+//! and allocates a message per frame); latencies go into one shared atomic
+//! histogram. It reports its own CPU
+//! time (`loadgen_cpu_s`) so the script can show its share.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
-use tokio::sync::Mutex;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -49,6 +60,68 @@ impl Args {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     }
+}
+
+/// Latency histogram in 10 µs buckets up to 10 s (the last bucket holds
+/// everything slower), shared by every receiver task.
+struct Histogram(Vec<AtomicU64>);
+
+impl Histogram {
+    const BUCKET_US: u64 = 10;
+    const BUCKETS: usize = 1_000_000;
+
+    fn new() -> Self {
+        Histogram((0..Self::BUCKETS).map(|_| AtomicU64::new(0)).collect())
+    }
+    fn record(&self, us: u64) {
+        let i = ((us / Self::BUCKET_US) as usize).min(Self::BUCKETS - 1);
+        self.0[i].fetch_add(1, Ordering::Relaxed);
+    }
+    /// The `p` quantile in milliseconds (NaN when empty).
+    fn quantile_ms(&self, p: f64) -> f64 {
+        let counts: Vec<u64> = self.0.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            return f64::NAN;
+        }
+        let rank = ((total as f64 - 1.0) * p).round() as u64;
+        let mut seen = 0;
+        for (i, c) in counts.iter().enumerate() {
+            seen += c;
+            if seen > rank {
+                return (i as u64 * Self::BUCKET_US + Self::BUCKET_US / 2) as f64 / 1000.0;
+            }
+        }
+        f64::NAN
+    }
+}
+
+/// One receiver's counts, on its own cache line: a shared counter bumped by
+/// every receiver on both cores would bounce between them at every frame.
+#[derive(Default)]
+#[repr(align(64))]
+struct Tally {
+    delivered: AtomicU64,
+    /// Micros since the epoch of the last delivery.
+    last_rx: AtomicU64,
+}
+
+fn delivered(tallies: &[Arc<Tally>]) -> u64 {
+    tallies
+        .iter()
+        .map(|t| t.delivered.load(Ordering::Relaxed))
+        .sum()
+}
+
+/// CPU seconds (user + system) this process has used so far (Linux).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields of the whole line.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn micros(epoch: Instant) -> u64 {
@@ -85,7 +158,11 @@ async fn connect(kind: &str, addr: &str, channel: &str, token: Option<&str>) -> 
         (_, Some(t)) => format!("ws://{addr}/ws/chat/{channel}?token={t}"),
         (_, None) => format!("ws://{addr}/ws/chat/{channel}"),
     };
-    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(&url, None, true).await?;
+    let config = WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(0);
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async_with_config(&url, Some(config), true).await?;
     if kind == "socketio" {
         // Engine.IO open packet, then join the default namespace and wait
         // for the server to confirm it.
@@ -100,6 +177,163 @@ async fn connect(kind: &str, addr: &str, channel: &str, token: Option<&str>) -> 
         }
     }
     Ok(ws)
+}
+
+/// A receiver's connection without tungstenite: the handshake by hand, then
+/// a minimal frame parser over one read buffer that is never zeroed (the
+/// servers send small unfragmented frames). Both servers are measured with
+/// it, so their deliveries cost the generator the same.
+struct LeanWs {
+    tcp: TcpStream,
+    buf: BytesMut,
+}
+
+/// What a lean receiver got from one frame.
+enum Frame {
+    Text(Bytes),
+    Ping(Bytes),
+    Close,
+    Other,
+}
+
+impl LeanWs {
+    async fn connect(kind: &str, addr: &str, channel: &str) -> anyhow::Result<LeanWs> {
+        let path = match kind {
+            "socketio" => "/socket.io/?EIO=4&transport=websocket".to_string(),
+            _ => format!("/ws/chat/{channel}"),
+        };
+        let mut tcp = TcpStream::connect(addr).await?;
+        tcp.set_nodelay(true)?;
+        let req = format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        tcp.write_all(req.as_bytes()).await?;
+        let mut buf = BytesMut::with_capacity(8 * 1024);
+        let end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            if tcp.read_buf(&mut buf).await? == 0 {
+                anyhow::bail!("connection closed during the handshake");
+            }
+        };
+        if !buf.starts_with(b"HTTP/1.1 101") {
+            anyhow::bail!(
+                "handshake refused: {}",
+                String::from_utf8_lossy(&buf[..end])
+            );
+        }
+        let _ = buf.split_to(end);
+        let mut ws = LeanWs { tcp, buf };
+        if kind == "socketio" {
+            // Engine.IO open packet, then join the default namespace and
+            // wait for the server to confirm it.
+            ws.next().await?;
+            ws.send_text(b"40").await?;
+            loop {
+                match ws.next().await? {
+                    Frame::Text(t) if t.starts_with(b"40") => break,
+                    Frame::Close => anyhow::bail!("socket.io connect failed"),
+                    _ => {}
+                }
+            }
+        }
+        Ok(ws)
+    }
+
+    /// Sends a masked client frame with opcode `op`.
+    async fn send(&mut self, op: u8, payload: &[u8]) -> std::io::Result<()> {
+        const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+        let mut out = Vec::with_capacity(payload.len() + 8);
+        out.push(0x80 | op);
+        if payload.len() < 126 {
+            out.push(0x80 | payload.len() as u8);
+        } else {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        }
+        out.extend_from_slice(&MASK);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ MASK[i % 4]));
+        self.tcp.write_all(&out).await
+    }
+
+    async fn send_text(&mut self, payload: &[u8]) -> std::io::Result<()> {
+        self.send(0x1, payload).await
+    }
+
+    /// The next whole frame (reads only when the buffer holds none).
+    async fn next(&mut self) -> anyhow::Result<Frame> {
+        loop {
+            if let Some(f) = self.parse() {
+                return Ok(f);
+            }
+            // Reclaims the consumed front of the buffer (frames already
+            // handled are dropped), so reads stay large without zeroing.
+            self.buf.reserve(4096);
+            if self.tcp.read_buf(&mut self.buf).await? == 0 {
+                return Ok(Frame::Close);
+            }
+        }
+    }
+
+    fn parse(&mut self) -> Option<Frame> {
+        let b = &self.buf;
+        if b.len() < 2 {
+            return None;
+        }
+        let (len, head) = match b[1] & 0x7f {
+            126 if b.len() >= 4 => (u16::from_be_bytes([b[2], b[3]]) as usize, 4),
+            127 if b.len() >= 10 => (u64::from_be_bytes(b[2..10].try_into().ok()?) as usize, 10),
+            126 | 127 => return None,
+            n => (n as usize, 2),
+        };
+        if b.len() < head + len {
+            self.buf.reserve(head + len - b.len());
+            return None;
+        }
+        let op = b[0] & 0x0f;
+        let mut frame = self.buf.split_to(head + len);
+        let payload = frame.split_off(head).freeze();
+        Some(match op {
+            0x1 => Frame::Text(payload),
+            0x8 => Frame::Close,
+            0x9 => Frame::Ping(payload),
+            _ => Frame::Other,
+        })
+    }
+}
+
+async fn connect_lean(
+    kind: &str,
+    addr: &str,
+    channel: &str,
+    n: usize,
+) -> anyhow::Result<Vec<LeanWs>> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n.div_ceil(100) {
+        let batch = (n - out.len()).min(100);
+        let conns = futures_util::future::join_all((0..batch).map(|_| async {
+            // A server busy accepting thousands of sockets may refuse a
+            // few; try again like a browser would.
+            let mut tries = 0;
+            loop {
+                match LeanWs::connect(kind, addr, channel).await {
+                    Err(e) if tries < 5 => {
+                        tries += 1;
+                        eprintln!("connect failed ({e}), retrying");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                    other => return other,
+                }
+            }
+        }))
+        .await;
+        for c in conns {
+            out.push(c?);
+        }
+    }
+    Ok(out)
 }
 
 fn send_frame(kind: &str, text: &str) -> Message {
@@ -144,49 +378,47 @@ async fn fanout(a: &Args) -> anyhow::Result<()> {
     } else {
         None
     };
-    let receivers = connect_many(&kind, &addr, &owner, clients).await?;
+    let receivers = connect_lean(&kind, &addr, &owner, clients).await?;
     eprintln!("{kind}: {clients} receivers connected");
     let epoch = Instant::now();
-    let lat: Arc<Mutex<Vec<u64>>> = Arc::new(Mutex::new(Vec::new()));
-    let delivered = Arc::new(AtomicU64::new(0));
+    let hist = Arc::new(Histogram::new());
     let dropped = Arc::new(AtomicU64::new(0));
-    let last_rx = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
+    let mut tallies = Vec::new();
     for mut ws in receivers {
-        let (lat, delivered, dropped, last_rx, stop) = (
-            lat.clone(),
-            delivered.clone(),
-            dropped.clone(),
-            last_rx.clone(),
-            stop.clone(),
-        );
+        let tally = Arc::new(Tally::default());
+        tallies.push(tally.clone());
+        let (hist, dropped) = (hist.clone(), dropped.clone());
+        // Runs until aborted at the end of the measurement.
         tasks.push(tokio::spawn(async move {
-            let mut mine = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
-                match tokio::time::timeout(Duration::from_millis(500), ws.next()).await {
-                    Err(_) => continue,
-                    Ok(Some(Ok(Message::Text(t)))) => {
-                        let t = t.as_str();
-                        if t == "2" {
-                            let _ = ws.send(Message::text("3")).await;
-                        } else if let Some(s) = stamp(t) {
+            loop {
+                match ws.next().await {
+                    Ok(Frame::Text(t)) => {
+                        if &t[..] == b"2" {
+                            // Engine.IO ping: answer, as a browser would.
+                            let _ = ws.send_text(b"3").await;
+                        } else if let Some(s) = std::str::from_utf8(&t).ok().and_then(stamp) {
                             let now = micros(epoch);
-                            mine.push(now.saturating_sub(s));
-                            delivered.fetch_add(1, Ordering::Relaxed);
-                            last_rx.fetch_max(now, Ordering::Relaxed);
+                            hist.record(now.saturating_sub(s));
+                            // Only this task writes its tally.
+                            let n = tally.delivered.load(Ordering::Relaxed);
+                            tally.delivered.store(n + 1, Ordering::Relaxed);
+                            tally.last_rx.store(now, Ordering::Relaxed);
                         }
                     }
-                    Ok(Some(Ok(_))) => {}
-                    Ok(_) => {
+                    Ok(Frame::Ping(p)) => {
+                        let _ = ws.send(0xA, &p).await;
+                    }
+                    Ok(Frame::Other) => {}
+                    Ok(Frame::Close) | Err(_) => {
                         dropped.fetch_add(1, Ordering::Relaxed);
-                        break;
+                        return;
                     }
                 }
             }
-            lat.lock().await.extend(mine);
         }));
     }
+    let cpu_before = cpu_seconds();
     let sender = connect(&kind, &addr, &owner, token.as_deref()).await?;
     let total = rate * seconds;
     let (mut sink, mut stream) = sender.split();
@@ -210,28 +442,31 @@ async fn fanout(a: &Args) -> anyhow::Result<()> {
     let mut prev = u64::MAX;
     for _ in 0..20 {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let now = delivered.load(Ordering::Relaxed);
+        let now = delivered(&tallies);
         if now == prev || now >= total * clients as u64 {
             break;
         }
         prev = now;
     }
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        let _ = t.await;
+    let cpu = cpu_seconds() - cpu_before;
+    for t in &tasks {
+        t.abort();
     }
     drain.abort();
-    let mut l = lat.lock().await.clone();
-    l.sort_unstable();
-    let n = delivered.load(Ordering::Relaxed);
-    let span = (last_rx.load(Ordering::Relaxed).saturating_sub(first_send)).max(1) as f64 / 1e6;
+    let n = delivered(&tallies);
+    let last_rx = tallies
+        .iter()
+        .map(|t| t.last_rx.load(Ordering::Relaxed))
+        .max()
+        .unwrap_or(0);
+    let span = (last_rx.saturating_sub(first_send)).max(1) as f64 / 1e6;
     println!(
-        "RESULT kind={kind} clients={clients} rate={rate} sent={total} expected={} delivered={n} dropped_clients={} deliveries_per_s={:.0} p50_ms={:.2} p99_ms={:.2}",
+        "RESULT kind={kind} clients={clients} rate={rate} sent={total} expected={} delivered={n} dropped_clients={} deliveries_per_s={:.0} p50_ms={:.2} p99_ms={:.2} loadgen_cpu_s={cpu:.2} span_s={span:.2}",
         total * clients as u64,
         dropped.load(Ordering::Relaxed),
         n as f64 / span,
-        percentile(&l, 0.5),
-        percentile(&l, 0.99),
+        hist.quantile_ms(0.5),
+        hist.quantile_ms(0.99),
     );
     Ok(())
 }

@@ -81,6 +81,11 @@ pub struct Config {
     #[arg(long, env = "AETHEX_CHAT_IDLE_TIMEOUT", default_value_t = 60)]
     pub chat_idle_timeout: u64,
 
+    /// Milliseconds a busy chat channel gathers events before sending them
+    /// together (one wake-up and one write per client; 0 = send each at once).
+    #[arg(long, env = "AETHEX_CHAT_FANOUT_WINDOW_MS", default_value_t = 10)]
+    pub chat_fanout_window_ms: u64,
+
     /// Session lifetime in days.
     #[arg(long, env = "AETHEX_SESSION_DAYS", default_value_t = 30)]
     pub session_days: u32,

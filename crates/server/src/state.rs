@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::auth::LoginThrottle;
 use crate::channels::cache::ChannelCache;
 use crate::chat::ChatHub;
+use crate::chat::hub::LocalBroker;
 use crate::config::Config;
 use crate::db::Db;
 
@@ -43,8 +44,13 @@ impl AppState {
         // Install the metrics recorder before anything records.
         let _ = crate::http::metrics::handle();
         let chat = Arc::new(
-            ChatHub::new(config.chat_rate_limit)
-                .with_idle_timeout(Duration::from_secs(config.chat_idle_timeout.max(3))),
+            ChatHub::with_broker(
+                Arc::new(LocalBroker::new(Duration::from_millis(
+                    config.chat_fanout_window_ms,
+                ))),
+                config.chat_rate_limit,
+            )
+            .with_idle_timeout(Duration::from_secs(config.chat_idle_timeout.max(3))),
         );
         AppState {
             db,

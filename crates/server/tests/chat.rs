@@ -179,6 +179,37 @@ both_dbs!(messages_survive_a_restart, |db| async move {
 });
 
 #[tokio::test]
+async fn a_burst_reaches_everyone_whole_in_order_one_frame_per_event() {
+    // A long coalescing window, so the burst goes out in runs of many events
+    // (each still its own WebSocket frame: `next` parses one JSON value per
+    // frame).
+    let srv = TestServer::start_with(TestDb::Sqlite, |c| {
+        c.chat_rate_limit = 0;
+        c.chat_fanout_window_ms = 50;
+    })
+    .await;
+    let alice = register(&srv, "alice").await;
+    let mut owner = Chat::join(&srv, "alice", Some(&alice)).await;
+    let mut watchers = Vec::new();
+    for _ in 0..3 {
+        watchers.push(Chat::join(&srv, "alice", None).await);
+    }
+    const N: usize = 300;
+    for i in 0..N {
+        owner.say(&format!("burst {i}")).await;
+    }
+    for c in watchers.iter_mut().chain([&mut owner]) {
+        let mut last = 0;
+        for i in 0..N {
+            let m = c.expect_message(&format!("burst {i}")).await;
+            let id = m["id"].as_i64().expect("id");
+            assert!(id > last, "ids grow: {id} after {last}");
+            last = id;
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_slow_reader_is_disconnected_without_delaying_the_others() {
     let srv = TestServer::start_with(TestDb::Sqlite, |c| c.chat_rate_limit = 0).await;
     let alice = register(&srv, "alice").await;

@@ -4,10 +4,14 @@
 //! ring (the bounded per-client queue: a client that falls a whole ring
 //! behind is disconnected with a reason), the acknowledgements of its own
 //! pending sends, a ping timer and server shutdown. Outgoing events arrive
-//! already serialised and are written as shared bytes, several per flush.
+//! already serialised, in runs (see [`super::hub`]), and are written as
+//! shared bytes: every frame of a run is buffered, then one flush (one
+//! syscall) sends them all.
 
 use std::collections::HashMap;
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use aethex_proto::{ClientFrame, Role, ServerFrame};
@@ -48,8 +52,8 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Messages sent on join.
 pub const HISTORY_LEN: i64 = 50;
-/// Most events written per flush.
-const FORWARD_BATCH: usize = 64;
+/// Most events written per flush: a whole coalesced run.
+const FORWARD_BATCH: usize = super::hub::MAX_RUN;
 
 /// Upgrades to a chat connection. Token by `?token=`, bearer header or
 /// cookie; none = anonymous (read only); a presented but invalid one = 401.
@@ -104,9 +108,11 @@ pub async fn handler(
     Ok(upgrade
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        // Small read buffer: clients send little, and idle sockets are the
-        // common case. Writes buffer until `forward` flushes a batch.
-        .read_buffer_size(4 * 1024)
+        // Small read buffer: clients send little, idle sockets are the common
+        // case, and tungstenite zeroes the buffer's free room before every
+        // read attempt (each wake-up of the connection tries one). Larger
+        // frames grow it as needed. Writes buffer until `forward` flushes.
+        .read_buffer_size(1024)
         .on_upgrade(move |socket| run(socket, conn))
         .into_response())
 }
@@ -188,7 +194,26 @@ fn text(frame: &ServerFrame) -> Message {
 }
 
 async fn write(socket: &mut WebSocket, msg: Message) -> Result<(), End> {
-    match timeout(WRITE_TIMEOUT, socket.send(msg)).await {
+    write_all(socket, vec![msg]).await
+}
+
+/// Buffers every message, then flushes once; a client whose socket stays
+/// full for [`WRITE_TIMEOUT`] is closed with 1008.
+async fn write_all(socket: &mut WebSocket, out: Vec<Message>) -> Result<(), End> {
+    let mut send = pin!(async {
+        for m in out {
+            socket.feed(m).await?;
+        }
+        socket.flush().await
+    });
+    // Almost every write completes at once: arm a timer only when the
+    // socket is full, instead of one per write.
+    let first = std::future::poll_fn(|cx| Poll::Ready(send.as_mut().poll(cx))).await;
+    let sent = match first {
+        Poll::Ready(r) => Ok(r),
+        Poll::Pending => timeout(WRITE_TIMEOUT, send).await,
+    };
+    match sent {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => Err(End::Quiet),
         Err(_) => Err(End::Close(1008, "too slow: stopped reading".into())),
@@ -224,6 +249,7 @@ async fn session(
     rx: &mut broadcast::Receiver<Event>,
 ) -> End {
     let shutdown = conn.hub.shutdown_token().clone();
+    let mut cancelled = pin!(shutdown.cancelled());
     let mut pending = Pending::new();
     let idle = conn.hub.idle_timeout();
     let every = idle / 3;
@@ -231,7 +257,7 @@ async fn session(
     let mut last_heard = Instant::now();
     loop {
         let step = tokio::select! {
-            _ = shutdown.cancelled() => Err(End::Close(1001, "server is shutting down".into())),
+            _ = &mut cancelled => Err(End::Close(1001, "server is shutting down".into())),
             incoming = socket.recv() => match incoming {
                 None => Err(End::Quiet),
                 Some(Err(e)) => Err(receive_error(&e.to_string())),
@@ -307,7 +333,7 @@ async fn forward(
     rx: &mut broadcast::Receiver<Event>,
     first: Event,
 ) -> Result<(), End> {
-    let mut batch = Vec::with_capacity(8);
+    let mut batch = Vec::with_capacity(16);
     batch.push(first);
     while batch.len() < FORWARD_BATCH {
         match rx.try_recv() {
@@ -331,18 +357,7 @@ async fn forward(
     if out.is_empty() {
         return Ok(());
     }
-    let sent = timeout(WRITE_TIMEOUT, async {
-        for m in out {
-            socket.feed(m).await?;
-        }
-        socket.flush().await
-    })
-    .await;
-    match sent {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err(End::Quiet),
-        Err(_) => Err(End::Close(1008, "too slow: stopped reading".into())),
-    }
+    write_all(socket, out).await
 }
 
 impl Conn {
