@@ -269,51 +269,39 @@ enum DiskJob {
     Delete(Vec<String>),
 }
 
-/// Writes a broadcast's files in order on the blocking pool; returns when the
-/// sender is gone and everything queued is written.
-async fn disk_writer(
-    stream: Arc<LiveStream>,
-    mut jobs: tokio::sync::mpsc::UnboundedReceiver<DiskJob>,
-) {
-    while let Some(job) = jobs.recv().await {
-        let dir = stream.dir.clone();
-        let (uncache, job) = match job {
+/// Writes a broadcast's files in order on a thread of its own (one hand-off
+/// per file, no async machinery); returns when the sender is gone and
+/// everything queued is written.
+fn disk_writer(stream: &LiveStream, jobs: std::sync::mpsc::Receiver<DiskJob>) {
+    let dir = &stream.dir;
+    for job in jobs {
+        let (written, uncache) = match job {
             DiskJob::File {
                 name,
                 data,
                 uncache,
             } => (
-                uncache.then(|| name.clone()),
-                DiskJob::File {
-                    name,
-                    data,
-                    uncache,
-                },
+                std::fs::write(dir.join(&name), &data),
+                uncache.then_some(name),
             ),
-            other => (None, other),
-        };
-        let written = tokio::task::spawn_blocking(move || match job {
-            DiskJob::File { name, data, .. } => std::fs::write(dir.join(name), &data),
-            DiskJob::Playlist(text) => vod::store::write_playlist(&dir, &text),
+            DiskJob::Playlist(text) => (vod::store::write_playlist(dir, &text), None),
             DiskJob::Delete(names) => {
                 for name in names {
                     let _ = std::fs::remove_file(dir.join(name));
                 }
-                Ok(())
+                (Ok(()), None)
             }
-        })
-        .await;
+        };
         match written {
-            Ok(Ok(())) => {
+            Ok(()) => {
                 if let (Some(name), Ok(mut m)) = (uncache, stream.media.lock()) {
                     m.remove(&name);
                 }
             }
-            Ok(Err(e)) => {
+            Err(e) => {
                 metrics::counter!("aethex_vod_write_errors_total").increment(1);
                 tracing::warn!(error = %e, "ingest: writing a recording file failed");
             }
-            Err(e) => tracing::warn!(error = %e, "ingest: disk writer task failed"),
         }
     }
 }
@@ -328,8 +316,9 @@ pub struct Broadcast {
     /// playlist lists them), and those of the segment being written.
     part_files: VecDeque<Vec<String>>,
     open_part_files: Vec<String>,
-    disk: Option<tokio::sync::mpsc::UnboundedSender<DiskJob>>,
-    disk_task: Option<tokio::task::JoinHandle<()>>,
+    disk: Option<std::sync::mpsc::Sender<DiskJob>>,
+    /// Resolves when the writer thread has written everything and stopped.
+    disk_done: Option<tokio::sync::oneshot::Receiver<()>>,
     /// Unix milliseconds of media time 0 (for `EXT-X-PROGRAM-DATE-TIME`).
     wallclock_base_ms: Option<i64>,
     /// The PDT anchor no longer moves (the first segment is listed).
@@ -413,8 +402,22 @@ impl Broadcast {
             let _ = channel_link::end_broadcast(state, &channel.name, broadcast_id).await;
             return Err(e);
         }
-        let (disk, jobs) = tokio::sync::mpsc::unbounded_channel();
-        let disk_task = tokio::spawn(disk_writer(stream.clone(), jobs));
+        let (disk, jobs) = std::sync::mpsc::channel();
+        let (done_tx, disk_done) = tokio::sync::oneshot::channel();
+        let writer_stream = stream.clone();
+        let spawned = std::thread::Builder::new()
+            .name("vod-writer".into())
+            .spawn(move || {
+                disk_writer(&writer_stream, jobs);
+                let _ = done_tx.send(());
+            });
+        if let Err(e) = spawned {
+            mark_ended(&stream);
+            let _ = channel_link::end_broadcast(state, &channel.name, broadcast_id).await;
+            return Err(IngestError::Internal(format!(
+                "start recording writer: {e}"
+            )));
+        }
         metrics::counter!("aethex_broadcasts_started_total").increment(1);
         tracing::info!(channel = %channel.name, broadcast_id, "broadcast started");
         let labels = [("channel", channel.name.clone())];
@@ -426,7 +429,7 @@ impl Broadcast {
             part_files: VecDeque::new(),
             open_part_files: Vec::new(),
             disk: Some(disk),
-            disk_task: Some(disk_task),
+            disk_done: Some(disk_done),
             wallclock_base_ms: None,
             anchor_frozen: false,
             bytes_in: metrics::counter!("aethex_ingest_bytes_total", &labels),
@@ -650,8 +653,8 @@ impl Broadcast {
         self.stream.notify();
         // Close the queue and wait for the writer to drain it.
         self.disk = None;
-        if let Some(task) = self.disk_task.take()
-            && tokio::time::timeout(FLUSH_TIMEOUT, task).await.is_err()
+        if let Some(done) = self.disk_done.take()
+            && tokio::time::timeout(FLUSH_TIMEOUT, done).await.is_err()
         {
             tracing::warn!(channel = %self.stream.channel, "recording files still being written");
         }
