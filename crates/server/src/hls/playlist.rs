@@ -195,13 +195,7 @@ impl Playlist {
         }
         let with_parts_from = self.segments.len().saturating_sub(SEGMENTS_WITH_PARTS);
         for (i, seg) in self.segments.iter().enumerate().skip(skip) {
-            write_pdt(&mut out, seg.program_date_time_ms);
-            if parts.is_some() && i >= with_parts_from {
-                write_parts(&mut out, &seg.parts);
-            }
-            let _ = writeln!(out, "#EXTINF:{:.3},", seg.duration);
-            out.push_str(&seg.uri);
-            out.push('\n');
+            write_segment(&mut out, seg, parts.is_some() && i >= with_parts_from);
         }
         if parts.is_some() && !self.ended {
             if let Some(pdt) = self.open_pdt_ms.filter(|_| !self.open_parts.is_empty()) {
@@ -217,6 +211,24 @@ impl Playlist {
         }
         out
     }
+}
+
+/// The VOD playlist's lines for the newest segment, to append to a growing
+/// `EVENT` playlist (see [`Playlist::render_vod`], which it matches).
+pub fn vod_entry(segment: &Segment) -> String {
+    let mut out = String::with_capacity(96);
+    write_segment(&mut out, segment, false);
+    out
+}
+
+fn write_segment(out: &mut String, seg: &Segment, with_parts: bool) {
+    write_pdt(out, seg.program_date_time_ms);
+    if with_parts {
+        write_parts(out, &seg.parts);
+    }
+    let _ = writeln!(out, "#EXTINF:{:.3},", seg.duration);
+    out.push_str(&seg.uri);
+    out.push('\n');
 }
 
 fn write_pdt(out: &mut String, ms: i64) {
@@ -267,6 +279,19 @@ mod tests {
         assert!(text.contains("seg00009.ts"));
         assert!(!text.contains("seg00006.ts"));
         assert!(!text.contains("ENDLIST"));
+    }
+
+    #[test]
+    fn appended_vod_entries_rebuild_the_event_playlist() {
+        let mut p = Playlist::low_latency(1, 0.2, "1_init.mp4".into());
+        p.push(seg(0, 1.0));
+        let mut text = p.render_vod();
+        for i in 1..4 {
+            let s = seg(i, 1.0);
+            text.push_str(&vod_entry(&s));
+            p.push(s);
+        }
+        assert_eq!(text, p.render_vod());
     }
 
     #[test]

@@ -265,6 +265,8 @@ enum DiskJob {
         uncache: bool,
     },
     Playlist(String),
+    /// Lines appended to the VOD playlist.
+    AppendPlaylist(String),
     /// Files no longer listed (parts of older segments).
     Delete(Vec<String>),
 }
@@ -285,6 +287,7 @@ fn disk_writer(stream: &LiveStream, jobs: std::sync::mpsc::Receiver<DiskJob>) {
                 uncache.then_some(name),
             ),
             DiskJob::Playlist(text) => (vod::store::write_playlist(dir, &text), None),
+            DiskJob::AppendPlaylist(text) => (vod::store::append_playlist(dir, &text), None),
             DiskJob::Delete(names) => {
                 for name in names {
                     let _ = std::fs::remove_file(dir.join(name));
@@ -582,14 +585,19 @@ impl Broadcast {
                         parts: Vec::new(),
                     };
                     self.anchor_frozen = true;
-                    let vod = self.stream.playlist.lock().ok().map(|mut p| {
+                    let entry = crate::hls::playlist::vod_entry(&segment);
+                    let first = self.stream.playlist.lock().ok().map(|mut p| {
                         p.push(segment);
                         p.set_preload_hint(part_name(&self.prefix, index + 1, 0));
-                        p.render_vod()
+                        (p.segments().len() == 1).then(|| p.render_vod())
                     });
                     metrics::counter!("aethex_hls_segments_total").increment(1);
-                    if let Some(text) = vod {
-                        self.write(DiskJob::Playlist(text));
+                    // The recording's playlist grows by appending (crash-safe
+                    // and O(1) per segment); it is rewritten once at the end.
+                    match first {
+                        Some(Some(whole)) => self.write(DiskJob::Playlist(whole)),
+                        Some(None) => self.write(DiskJob::AppendPlaylist(entry)),
+                        None => {}
                     }
                     // Parts stay on disk while listed, plus one segment of grace
                     // for players holding a slightly older playlist.

@@ -57,6 +57,15 @@ pub fn write_playlist(dir: &Path, text: &str) -> std::io::Result<()> {
     std::fs::rename(&tmp, dir.join(PLAYLIST))
 }
 
+/// Appends lines to `dir/index.m3u8` (a growing `EVENT` playlist: each new
+/// segment costs one small write, not a rewrite of the whole list).
+pub fn append_playlist(dir: &Path, text: &str) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join(PLAYLIST))?;
+    f.write_all(text.as_bytes())
+}
+
 type Row = (i64, String, i64, Option<i64>, Option<String>);
 
 fn to_vod((id, title, started_at, duration_ms, vod_dir): Row) -> Option<VodRow> {
