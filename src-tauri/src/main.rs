@@ -2,5 +2,35 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
+    #[cfg(target_os = "linux")]
+    limit_malloc_arenas();
     aethex_studio_lib::run()
+}
+
+/// glibc gives each thread that contends for `malloc` its own arena (up to 8 per core),
+/// and every arena keeps freed memory. The studio runs ~50 threads (GStreamer streaming
+/// threads, the encoder's, tokio's, WebKit's and GTK's), so arenas alone held tens of MB
+/// of anonymous memory. Two arenas are plenty for its allocation rate. glibc reads the
+/// limit only at start-up, so the process re-executes itself once with
+/// `MALLOC_ARENA_MAX` set (same pid; the WebKit helpers inherit it too). A limit the
+/// user set already is kept.
+#[cfg(target_os = "linux")]
+fn limit_malloc_arenas() {
+    use std::os::unix::process::CommandExt;
+    const VAR: &str = "MALLOC_ARENA_MAX";
+    if std::env::var_os(VAR).is_some() {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let mut args = std::env::args_os();
+    let arg0 = args.next().unwrap_or_else(|| exe.clone().into_os_string());
+    // `exec` only returns on failure; then run with glibc's default arenas.
+    let err = std::process::Command::new(&exe)
+        .arg0(arg0)
+        .args(args)
+        .env(VAR, "2")
+        .exec();
+    eprintln!("aethex-studio: could not limit malloc arenas ({err}); continuing");
 }
