@@ -251,6 +251,32 @@ mod tests {
         assert!(parse_listening("2026 INFO serving").is_none());
     }
 
+    /// Needs the `aethex-server` binary built (`cargo build -p aethex-server`).
+    #[tokio::test]
+    async fn the_server_is_a_child_that_stops_when_its_parent_pipe_closes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut server = LocalServer::start(dir.path(), None).await.expect("start");
+        assert!(server.pid().is_some());
+        let health = format!("{}/api/v1/channels", server.url());
+        let res = reqwest::get(&health).await.expect("the child answers");
+        assert!(res.status().is_success());
+        assert!(
+            dir.path().join("aethex.db").exists(),
+            "its SQLite is in the data dir"
+        );
+        // What happens when the studio dies: its end of the pipe closes.
+        server.stdin.take();
+        let status = tokio::time::timeout(Duration::from_secs(20), server.child.wait())
+            .await
+            .expect("the server stops by itself")
+            .expect("wait");
+        assert!(status.success(), "a clean stop, got {status}");
+        assert!(
+            reqwest::get(&health).await.is_err(),
+            "nothing listens any more"
+        );
+    }
+
     #[tokio::test]
     async fn a_missing_binary_says_what_to_do() {
         let dir = tempfile::tempdir().expect("tempdir");
