@@ -90,6 +90,13 @@ try {
   await sleep(3000); // let the encoder, outputs and the server's ingest settle
 
   const pid = studioPid();
+  // utime + stime in clock ticks (100 Hz on Linux), fields 14 and 15 of /proc/PID/stat.
+  const cpuTicks = (p) => {
+    const f = readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1].split(" ");
+    return Number(f[11]) + Number(f[12]);
+  };
+  const cpuStart = cpuTicks(pid);
+  const wallStart = Date.now();
   const samples = [];
   const framesBefore = Number(await js("return document.body.dataset.previewFrames||0"));
   for (let i = 0; i < seconds; i++) {
@@ -107,6 +114,7 @@ try {
     samples.push({ ...s, kids, threads: threads(pid) });
     await sleep(1000);
   }
+  const cpuPercent = ((cpuTicks(pid) - cpuStart) / 100 / ((Date.now() - wallStart) / 1000)) * 100;
   const framesAfter = Number(await js("return document.body.dataset.previewFrames||0"));
   const live = await visible("#btn-end");
   const stat = (f) => {
@@ -116,7 +124,7 @@ try {
   console.log(`\nlive at 720p30 with preview, ${samples.length} samples (1/s), still live: ${live}, ` +
     `preview ${((framesAfter - framesBefore) / seconds).toFixed(1)} frames/s`);
   console.log(`studio process  RSS ${stat((s) => s.rss)}  (anonymous ${stat((s) => s.anon)}, file-backed ${stat((s) => s.file)})`);
-  console.log(`studio process  PSS ${stat((s) => s.pss)}  threads ${samples.at(-1).threads}`);
+  console.log(`studio process  PSS ${stat((s) => s.pss)}  threads ${samples.at(-1).threads}  CPU ${cpuPercent.toFixed(0)} % of one core`);
   console.log(`WebKit children RSS ${stat((s) => s.kids.webkit.rss)}  PSS ${stat((s) => s.kids.webkit.pss)}`);
   console.log(`built-in server child RSS ${stat((s) => s.kids.server.rss)}  PSS ${stat((s) => s.kids.server.pss)}`);
   if (samples.some((s) => s.kids.other.rss)) console.log(`other children RSS ${stat((s) => s.kids.other.rss)}`);
