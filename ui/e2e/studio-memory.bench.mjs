@@ -131,6 +131,15 @@ try {
   console.log(`all together    PSS ${stat((s) => s.pss + s.kids.webkit.pss + s.kids.server.pss + s.kids.other.pss)}`);
   console.log("\nstudio process, biggest mappings by RSS:");
   for (const [name, kb] of mappings(pid).slice(0, 14)) console.log(`  ${mb(kb).toFixed(1).padStart(7)} MB  ${name}`);
+  for (const k of descendants(pid)) {
+    try {
+      const name = comm(k);
+      if (!name.startsWith("WebKit")) continue;
+      const r = rollup(k);
+      console.log(`\n${name} (pid ${k}): RSS ${mb(r.rss).toFixed(0)} MB (anonymous ${mb(r.anon).toFixed(0)}, file-backed ${mb(r.file).toFixed(0)}), PSS ${mb(r.pss).toFixed(0)} MB; biggest mappings:`);
+      for (const [m, kb] of mappings(k).slice(0, 6)) console.log(`  ${mb(kb).toFixed(1).padStart(7)} MB  ${m}`);
+    } catch { /* exited */ }
+  }
   await clickJs("#btn-end");
   await until("Go Live again", () => visible("#btn-golive"), 30000);
 } finally {
