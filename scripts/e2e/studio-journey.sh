@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/aethex/target}
 export PATH="$HOME/.cargo/bin:$PATH"
 (cd ui && npx vite build >/dev/null) || { echo "studio journey: 0 passed, 1 failed"; exit 1; }
-cargo build -q -p aethex-studio || { echo "studio journey: 0 passed, 1 failed"; exit 1; }
+cargo build -q -p aethex-studio -p aethex-server || { echo "studio journey: 0 passed, 1 failed"; exit 1; }
 APP=${STUDIO_APP:-$CARGO_TARGET_DIR/debug/aethex-studio}
 ART=tests/artifacts; mkdir -p "$ART"
 TMP=$(mktemp -d /tmp/aethex-journey.XXXXXX)

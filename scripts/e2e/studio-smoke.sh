@@ -4,7 +4,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/aethex/target}
 export PATH="$HOME/.cargo/bin:$PATH"
-cargo build -q -p aethex-studio || { echo "studio: 0 passed, 1 failed"; exit 1; }
+cargo build -q -p aethex-studio -p aethex-server || { echo "studio: 0 passed, 1 failed"; exit 1; }
 APP=$CARGO_TARGET_DIR/debug/aethex-studio
 # Software rendering: Xvfb has no GPU, and WebKit's DMA-BUF renderer draws blank there.
 # (no WebKit env overrides: screenshots work with the defaults)

@@ -3,17 +3,25 @@
 //! so both register the same handlers. The logic is in `aethex_client::studio`.
 
 pub mod commands;
+pub mod preview;
 pub mod state;
 
 use tauri::{Builder, Emitter, Manager, Runtime, WindowEvent};
 
 use state::AppState;
 
-/// The app's builder with its state, the store plugin and every command registered.
+/// The app's builder with its state, the store plugin, the `preview:` scheme and every
+/// command registered.
 pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     builder
         .manage(AppState::default())
         .plugin(tauri_plugin_store::Builder::default().build())
+        .register_uri_scheme_protocol(preview::SCHEME, |ctx, request| {
+            ctx.app_handle()
+                .state::<AppState>()
+                .preview
+                .respond(&request)
+        })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::studio::load_settings,

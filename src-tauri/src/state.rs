@@ -17,6 +17,8 @@ pub struct AppState {
     pub studio: tokio::sync::Mutex<Option<Studio>>,
     /// Sends into the creator's chat connection (dropping it closes the connection).
     pub chat_tx: tokio::sync::Mutex<Option<tokio::sync::mpsc::Sender<ClientFrame>>>,
+    /// The newest preview frame, served to the window by the `preview:` scheme.
+    pub preview: crate::preview::LatestFrame,
 }
 
 /// A command's error as the UI shows it.

@@ -135,15 +135,22 @@ try {
       const pid = execFileSync("pgrep", ["-n", "-x", "aethex-studio"]).toString().trim();
       const rss = Number(execFileSync("ps", ["-o", "rss=", "-p", pid]).toString().trim()) / 1024;
       let webkit = 0;
+      let server = 0;
       try {
         const kids = execFileSync("pgrep", ["-P", pid]).toString().trim().split(/\s+/);
-        for (const k of kids) webkit += Number(execFileSync("ps", ["-o", "rss=", "-p", k]).toString().trim()) / 1024;
+        for (const k of kids) {
+          const mb = Number(execFileSync("ps", ["-o", "rss=", "-p", k]).toString().trim()) / 1024;
+          const name = readFileSync(`/proc/${k}/comm`, "utf8").trim();
+          if (name.startsWith("aethex-server")) server += mb;
+          else webkit += mb;
+        }
       } catch { /* no children */ }
       const roll = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
       const kb = (k) => Number((roll.match(new RegExp(`^${k}:\\s+(\\d+)`, "m")) ?? [0, 0])[1]) / 1024;
       console.log(
         `measure: studio RSS live 720p30 ${rss.toFixed(0)} MB (anonymous ${kb("Anonymous").toFixed(0)} MB, ` +
-          `file-backed ${(kb("Rss") - kb("Anonymous")).toFixed(0)} MB; + WebKit children ${webkit.toFixed(0)} MB)`,
+          `file-backed ${(kb("Rss") - kb("Anonymous")).toFixed(0)} MB; + WebKit children ${webkit.toFixed(0)} MB, ` +
+          `+ built-in server child ${server.toFixed(0)} MB; scripts/bench/studio-memory.sh for the full picture)`,
       );
     });
   }

@@ -8,7 +8,7 @@ use crate::api::Message;
 /// Who a chat connection speaks as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "bindings/"))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Role {
     /// The channel's creator.
@@ -31,7 +31,7 @@ impl Role {
 /// A frame the client sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "bindings/"))]
 pub enum ClientFrame {
     /// Post a message (1–500 chars after trimming).
     Send {
@@ -73,7 +73,7 @@ pub enum ClientFrame {
 /// A frame the server sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "bindings/"))]
 pub enum ServerFrame {
     /// First frame: who you are in this channel.
     Hello {
@@ -129,7 +129,7 @@ pub enum ServerFrame {
 /// Body of `PUT /channels/{name}/slow-mode` (extension).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "bindings/"))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SlowMode {
     /// Seconds between one person's messages, 0 = off (at most one day).
@@ -140,7 +140,7 @@ pub struct SlowMode {
 /// Body of `POST /channels/{name}/blocked-terms` (extension).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "bindings/"))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlockedTerm {
     /// Matched case-insensitively anywhere in a message (1–50 characters).
@@ -149,7 +149,7 @@ pub struct BlockedTerm {
 
 /// Answer to `GET /channels/{name}/blocked-terms` (extension).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "bindings/"))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlockedTermList {
     /// Lower-case terms, sorted.
@@ -158,7 +158,7 @@ pub struct BlockedTermList {
 
 /// One moderation action: who did what to whom, when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "bindings/"))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModLogEntry {
     /// Grows with time within a channel.
@@ -182,7 +182,7 @@ pub struct ModLogEntry {
 
 /// Answer to `GET /channels/{name}/mod-log` (extension): newest last.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "bindings/"))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModLog {
     /// Oldest first.

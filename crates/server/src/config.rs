@@ -93,6 +93,11 @@ pub struct Config {
     /// Mark the session cookie `Secure` (set when served over HTTPS).
     #[arg(long, env = "AETHEX_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+
+    /// Stop cleanly when standard input closes: a parent that starts this server (the
+    /// studio's built-in server) keeps a pipe open, so the server never outlives it.
+    #[arg(long, env = "AETHEX_EXIT_WITH_STDIN", default_value_t = false)]
+    pub exit_with_stdin: bool,
 }
 
 impl Config {

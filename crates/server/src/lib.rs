@@ -179,6 +179,7 @@ async fn purge_sessions(state: AppState, token: tokio_util::sync::CancellationTo
 
 /// Runs the server until SIGTERM or Ctrl-C, printing the bound addresses first.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    let exit_with_stdin = config.exit_with_stdin;
     let server = Server::bind(config).await?;
     let shutdown = shutdown_signal();
     // The contract's line; `srt=` is appended only when SRT ingest is on.
@@ -192,9 +193,29 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         server.rtmp_addr()
     );
     tracing::info!(http = %server.http_addr(), rtmp = %server.rtmp_addr(), "serving");
-    server.serve(shutdown).await?;
+    let stop = async move {
+        tokio::select! {
+            _ = shutdown => {},
+            _ = stdin_closed(), if exit_with_stdin => {
+                tracing::info!("standard input closed (the parent went away): stopping");
+            },
+        }
+    };
+    server.serve(stop).await?;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// Resolves when standard input reaches its end (or fails): the parent closed its pipe.
+async fn stdin_closed() {
+    use tokio::io::AsyncReadExt;
+    let mut stdin = tokio::io::stdin();
+    let mut buf = [0u8; 256];
+    while let Ok(n) = stdin.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM. The handlers are installed by this call,

@@ -7,7 +7,9 @@ use aethex_client::studio::{
     StudioSettings, chat_state_text, preview_view, recordings as list_recordings, stats_view,
 };
 use aethex_proto::chat::ClientFrame;
-use tauri::{AppHandle, Emitter, Runtime, State};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::state::{self, AppState, CmdResult, err};
@@ -140,6 +142,9 @@ pub async fn rotate_key(state: State<'_, AppState>) -> CmdResult<()> {
     studio.rotate_own_key().await.map_err(|e| e.view())
 }
 
+/// Numbers preview frames across engine restarts, so a URL never repeats.
+static PREVIEW_SEQ: AtomicU32 = AtomicU32::new(1);
+
 /// Forwards an engine's preview frames (`preview`) and stats (`stats`) to the window.
 fn forward<R: Runtime>(app: &AppHandle<R>, feeds: EngineFeeds, live: bool) {
     let EngineFeeds {
@@ -147,11 +152,17 @@ fn forward<R: Runtime>(app: &AppHandle<R>, feeds: EngineFeeds, live: bool) {
         mut stats,
     } = feeds;
     let a = app.clone();
+    let latest = app.state::<AppState>().preview.clone();
     tauri::async_runtime::spawn(async move {
         loop {
             match preview.recv().await {
                 Ok(frame) => {
-                    let _ = a.emit("preview", preview_view(&frame));
+                    // The event only announces the frame; the window fetches the JPEG
+                    // from the `preview:` scheme (see crate::preview).
+                    let seq = PREVIEW_SEQ.fetch_add(1, Ordering::Relaxed);
+                    let view = preview_view(&frame, seq);
+                    latest.put(frame);
+                    let _ = a.emit("preview", view);
                 }
                 Err(RecvError::Lagged(_)) => continue,
                 Err(RecvError::Closed) => break,

@@ -9,12 +9,13 @@ import {
   logModeration,
   MAX_MESSAGES,
   meterPercent,
+  previewLoader,
   pushSample,
   sparkline,
   stateClass,
   usernameProblem,
 } from "./logic";
-import type { ServerFrame } from "./bindings/ServerFrame";
+import type { ServerFrame } from "../bindings/ServerFrame";
 
 const msg = (id: number, text = "hi", username = "viewer_1"): ServerFrame => ({
   type: "message",
@@ -119,5 +120,43 @@ describe("errors and validation", () => {
     expect(usernameProblem("ab")).not.toBeNull();
     expect(usernameProblem("good_name1")).toBeNull();
     expect(usernameProblem("Bad-Name")).not.toBeNull();
+  });
+});
+
+describe("preview loading", () => {
+  it("loads one frame at a time and then only the newest announced", async () => {
+    const loaded: number[] = [];
+    const gates: Array<() => void> = [];
+    const show = previewLoader(
+      (seq) =>
+        new Promise<void>((resolve) => {
+          loaded.push(seq);
+          gates.push(resolve);
+        }),
+    );
+    show(1);
+    show(2);
+    show(3);
+    show(4);
+    expect(loaded).toEqual([1]);
+    gates.shift()?.();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(loaded).toEqual([1, 4]);
+    gates.shift()?.();
+    await new Promise((r) => setTimeout(r, 0));
+    show(5);
+    expect(loaded).toEqual([1, 4, 5]);
+  });
+  it("keeps going after a failed load", async () => {
+    const loaded: number[] = [];
+    const show = previewLoader(async (seq) => {
+      loaded.push(seq);
+      if (seq === 1) throw new Error("404");
+    });
+    show(1);
+    await new Promise((r) => setTimeout(r, 0));
+    show(2);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(loaded).toEqual([1, 2]);
   });
 });

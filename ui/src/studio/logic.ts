@@ -1,6 +1,6 @@
 // Pure studio UI logic (no DOM, no Tauri): tested by logic.test.ts.
-import type { ServerFrame } from "./bindings/ServerFrame";
-import type { Message } from "./bindings/Message";
+import type { ServerFrame } from "../bindings/ServerFrame";
+import type { Message } from "../bindings/Message";
 import type { StudioErrorView } from "./bindings/StudioErrorView";
 
 /** `h:mm:ss` (or `m:ss` under an hour) for the live timer. */
@@ -132,4 +132,32 @@ export function stateClass(state: string): string {
   return (
     { live: "ok", connecting: "warn", reconnecting: "warn", failed: "bad", stopped: "idle" }[state] ?? "idle"
   );
+}
+
+/**
+ * Shows announced preview frames one load at a time: while a frame loads, newer
+ * announcements replace each other and only the newest is loaded next, so a slow
+ * webview skips frames instead of queueing them. A failed load just drops that frame.
+ */
+export function previewLoader(load: (seq: number) => Promise<void>): (seq: number) => void {
+  let busy = false;
+  let pending: number | null = null;
+  const run = async (seq: number): Promise<void> => {
+    busy = true;
+    try {
+      await load(seq);
+    } catch {
+      // a dropped preview frame
+    }
+    busy = false;
+    if (pending !== null) {
+      const next = pending;
+      pending = null;
+      void run(next);
+    }
+  };
+  return (seq) => {
+    if (busy) pending = seq;
+    else void run(seq);
+  };
 }

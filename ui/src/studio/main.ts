@@ -1,10 +1,11 @@
 // AeThex Studio window: onboarding, then the live dashboard. All logic that can be
-// pure lives in logic.ts; every type crossing to Rust comes from ./bindings (generated).
-import { invoke } from "@tauri-apps/api/core";
+// pure lives in logic.ts; every type crossing to Rust is generated: the studio's in ./bindings, the
+// wire types (chat frames, messages) in ../bindings, shared with the player.
+import { convertFileSrc, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import "./studio.css";
 import type { ChatUpdate } from "./bindings/ChatUpdate";
-import type { ClientFrame } from "./bindings/ClientFrame";
+import type { ClientFrame } from "../bindings/ClientFrame";
 import type { DestinationView } from "./bindings/DestinationView";
 import type { PreviewView } from "./bindings/PreviewView";
 import type { Profile } from "./bindings/Profile";
@@ -22,6 +23,7 @@ import {
   formatTimer,
   logModeration,
   meterPercent,
+  previewLoader,
   pushSample,
   sparkline,
   stateClass,
@@ -630,11 +632,23 @@ async function boot(): Promise<void> {
   wireChat();
   wireSettings();
   setMode(true);
-  await listen<PreviewView>("preview", (ev) => {
-    $<HTMLImageElement>("#preview-img").src = ev.payload.data_url;
+  // The event only announces a frame; its JPEG comes from the app's `preview:` scheme as
+  // a blob (no base64 through the event bridge), and each blob URL is revoked once the
+  // next frame is on screen so the webview keeps one or two frames, not a history.
+  let shownUrl: string | null = null;
+  const showPreview = previewLoader(async (seq) => {
+    const res = await fetch(convertFileSrc(String(seq), "preview"));
+    if (!res.ok) return;
+    const url = URL.createObjectURL(await res.blob());
+    const img = $<HTMLImageElement>("#preview-img");
+    img.src = url;
+    await img.decode().catch(() => undefined);
+    if (shownUrl) URL.revokeObjectURL(shownUrl);
+    shownUrl = url;
     $("#preview-state").hidden = true;
     document.body.dataset.previewFrames = String(Number(document.body.dataset.previewFrames ?? 0) + 1);
   });
+  await listen<PreviewView>("preview", (ev) => showPreview(ev.payload.seq));
   await listen<StatsView>("stats", (ev) => renderStats(ev.payload));
   await listen<ChatUpdate>("chat", (ev) => {
     const u = ev.payload;

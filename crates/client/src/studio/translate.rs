@@ -8,7 +8,6 @@ use aethex_broadcast::{
     OutputKind, OutputState, PictureInPicture, PreviewFrame, RecordingSettings, ScreenSource,
     StatsEvent, VideoSource,
 };
-use base64::Engine as _;
 
 use super::types::{
     EncoderPick, LevelView, MainSource, OutputView, PreviewView, RecordingView, StatsView,
@@ -130,15 +129,15 @@ pub fn stats_view(ev: &StatsEvent, live: bool) -> StatsView {
     }
 }
 
-/// A preview frame as a `data:` URL the window can show in an `<img>`.
-pub fn preview_view(frame: &PreviewFrame) -> PreviewView {
+/// The window's notice of preview frame number `seq`. The JPEG itself is not in the
+/// event: the window fetches the latest frame's bytes from the app's `preview:` URL
+/// scheme, so no frame is ever base64-encoded into JSON and evaluated as script.
+pub fn preview_view(frame: &PreviewFrame, seq: u32) -> PreviewView {
     PreviewView {
-        data_url: format!(
-            "data:image/jpeg;base64,{}",
-            base64::engine::general_purpose::STANDARD.encode(&frame.jpeg)
-        ),
+        seq,
         width: frame.width,
         height: frame.height,
+        bytes: u32::try_from(frame.jpeg.len()).unwrap_or(u32::MAX),
     }
 }
 
