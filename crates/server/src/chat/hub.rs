@@ -143,7 +143,15 @@ impl Broker for LocalBroker {
         let Some(t) = topics.get_mut(channel) else {
             return;
         };
+        // A state change (ban, timeout, lift) must reach the connections before
+        // their user's next message is checked: it goes out at once, after
+        // what is pending (order kept), never held for the window.
+        let urgent = event.control.is_some();
         t.pending.push(event);
+        if urgent {
+            t.send_pending(Instant::now());
+            return;
+        }
         if t.armed && t.pending.len() < MAX_RUN {
             return;
         }
@@ -235,6 +243,28 @@ mod tests {
         tokio::time::sleep(window + Duration::from_millis(50)).await;
         b.publish("alice", ev("6"));
         assert_eq!(text(rx.try_recv().unwrap()), "6");
+    }
+
+    #[tokio::test]
+    async fn state_changes_go_out_at_once_after_what_is_pending() {
+        let b = LocalBroker::new(Duration::from_secs(60));
+        let mut rx = b.subscribe("alice");
+        b.publish("alice", ev("first"));
+        assert_eq!(text(rx.try_recv().unwrap()), "first");
+        // Within the window: held.
+        b.publish("alice", ev("held"));
+        assert!(matches!(rx.try_recv(), Err(TryRecvError::Empty)));
+        // A ban lifted must not wait a window: it flushes, in order.
+        b.publish(
+            "alice",
+            Event {
+                frame: None,
+                message_id: None,
+                control: Some(Control::Lifted { user_id: 7 }),
+            },
+        );
+        assert_eq!(text(rx.try_recv().unwrap()), "held");
+        assert!(rx.try_recv().unwrap().control.is_some());
     }
 
     #[tokio::test]
