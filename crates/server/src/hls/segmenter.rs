@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::hls::fmp4::{self, AudioConfig, Sample, TrackRun, VideoConfig};
 
@@ -65,8 +65,9 @@ pub enum Output {
         duration: f64,
         /// Media time of its first frame, microseconds, as given to `push_*`.
         start_us: i64,
-        /// Every part's bytes, in order.
-        data: Bytes,
+        /// Its parts' bytes in order: the segment is their concatenation
+        /// (shared with the parts, not copied).
+        parts: Vec<Bytes>,
     },
 }
 
@@ -477,10 +478,7 @@ impl Segmenter {
         if self.segment_parts.is_empty() {
             return;
         }
-        let mut data = BytesMut::with_capacity(self.segment_parts.iter().map(Bytes::len).sum());
-        for p in self.segment_parts.drain(..) {
-            data.extend_from_slice(&p);
-        }
+        let parts = std::mem::take(&mut self.segment_parts);
         let rate = self.driver_rate();
         let start_us =
             self.base_us.unwrap_or(0) + (u128::from(start) * 1_000_000 / u128::from(rate)) as i64;
@@ -488,7 +486,7 @@ impl Segmenter {
             index: self.segment_index,
             duration: end.saturating_sub(start) as f64 / rate as f64,
             start_us,
-            data: data.freeze(),
+            parts,
         });
         self.segment_index += 1;
         self.part_index = 0;

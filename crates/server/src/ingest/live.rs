@@ -35,32 +35,33 @@ const CACHE_BYTES: usize = 24 * 1024 * 1024;
 /// stream stays small, like nginx-rtmp's.
 #[derive(Debug, Default)]
 struct MediaCache {
-    files: HashMap<String, Bytes>,
+    /// A file is the concatenation of its chunks (a segment: its parts).
+    files: HashMap<String, Vec<Bytes>>,
     order: VecDeque<String>,
     bytes: usize,
     init: Option<(String, Bytes)>,
 }
 
 impl MediaCache {
-    fn insert(&mut self, name: String, data: Bytes) {
-        self.bytes += data.len();
+    fn insert(&mut self, name: String, data: Vec<Bytes>) {
+        self.bytes += chunks_len(&data);
         self.order.push_back(name.clone());
         if let Some(old) = self.files.insert(name, data) {
-            self.bytes -= old.len();
+            self.bytes -= chunks_len(&old);
         }
         while self.order.len() > CACHE_FILES || self.bytes > CACHE_BYTES {
             let Some(oldest) = self.order.pop_front() else {
                 break;
             };
             if let Some(old) = self.files.remove(&oldest) {
-                self.bytes -= old.len();
+                self.bytes -= chunks_len(&old);
             }
         }
     }
 
     fn remove(&mut self, name: &str) {
         if let Some(old) = self.files.remove(name) {
-            self.bytes -= old.len();
+            self.bytes -= chunks_len(&old);
             self.order.retain(|n| n != name);
         }
     }
@@ -68,9 +69,16 @@ impl MediaCache {
     fn get(&self, name: &str) -> Option<Bytes> {
         match &self.init {
             Some((n, data)) if n == name => Some(data.clone()),
-            _ => self.files.get(name).cloned(),
+            _ => self.files.get(name).map(|chunks| match chunks.as_slice() {
+                [one] => one.clone(),
+                many => Bytes::from(many.concat()),
+            }),
         }
     }
+}
+
+fn chunks_len(chunks: &[Bytes]) -> usize {
+    chunks.iter().map(Bytes::len).sum()
 }
 
 /// One channel's current (or just ended) stream, as the HLS handlers see it.
@@ -261,7 +269,7 @@ enum DiskJob {
     /// A media file; `uncache` drops it from memory once it is on disk.
     File {
         name: String,
-        data: Bytes,
+        data: Vec<Bytes>,
         uncache: bool,
     },
     Playlist(String),
@@ -283,7 +291,7 @@ fn disk_writer(stream: &LiveStream, jobs: std::sync::mpsc::Receiver<DiskJob>) {
                 data,
                 uncache,
             } => (
-                std::fs::write(dir.join(&name), &data),
+                write_chunks(&dir.join(&name), &data),
                 uncache.then_some(name),
             ),
             DiskJob::Playlist(text) => (vod::store::write_playlist(dir, &text), None),
@@ -307,6 +315,16 @@ fn disk_writer(stream: &LiveStream, jobs: std::sync::mpsc::Receiver<DiskJob>) {
             }
         }
     }
+}
+
+/// Writes `chunks` one after the other into a new file at `path`.
+fn write_chunks(path: &std::path::Path, chunks: &[Bytes]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut f = std::fs::File::create(path)?;
+    for c in chunks {
+        f.write_all(c)?;
+    }
+    Ok(())
 }
 
 /// A running broadcast: feed it media, then [`Broadcast::finish`] it.
@@ -529,7 +547,7 @@ impl Broadcast {
                     }
                     self.write(DiskJob::File {
                         name,
-                        data,
+                        data: vec![data],
                         uncache: false,
                     });
                 }
@@ -542,11 +560,11 @@ impl Broadcast {
                 } => {
                     let name = part_name(&self.prefix, segment, index);
                     if let Ok(mut m) = self.stream.media.lock() {
-                        m.insert(name.clone(), data.clone());
+                        m.insert(name.clone(), vec![data.clone()]);
                     }
                     self.write(DiskJob::File {
                         name: name.clone(),
-                        data,
+                        data: vec![data],
                         uncache: true,
                     });
                     self.open_part_files.push(name.clone());
@@ -567,15 +585,15 @@ impl Broadcast {
                     index,
                     duration,
                     start_us,
-                    data,
+                    parts,
                 } => {
                     let name = segment_name(&self.prefix, index);
                     if let Ok(mut m) = self.stream.media.lock() {
-                        m.insert(name.clone(), data.clone());
+                        m.insert(name.clone(), parts.clone());
                     }
                     self.write(DiskJob::File {
                         name: name.clone(),
-                        data,
+                        data: parts,
                         uncache: true,
                     });
                     let segment = Segment {

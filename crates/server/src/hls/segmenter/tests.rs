@@ -66,8 +66,13 @@ fn segments(out: &[Output]) -> Vec<(u64, f64, i64, usize)> {
                 index,
                 duration,
                 start_us,
-                data,
-            } => Some((*index, *duration, *start_us, data.len())),
+                parts,
+            } => Some((
+                *index,
+                *duration,
+                *start_us,
+                parts.iter().map(Bytes::len).sum(),
+            )),
             _ => None,
         })
         .collect()
