@@ -3,6 +3,7 @@
 //! files beside it. 404 when the channel is offline.
 
 pub mod fmp4;
+pub mod media;
 pub mod playlist;
 pub mod segmenter;
 

@@ -57,17 +57,15 @@ pub enum Output {
         /// The `moof` + `mdat` bytes.
         data: Bytes,
     },
-    /// A finished segment: its parts, concatenated.
+    /// A finished segment: the parts since the previous one.
     Segment {
         /// Media sequence number, from 0.
         index: u64,
         /// Duration in seconds.
         duration: f64,
         /// Media time of its first frame, microseconds, as given to `push_*`.
+        /// The segment's bytes are its parts' bytes, in order.
         start_us: i64,
-        /// Its parts' bytes in order: the segment is their concatenation
-        /// (shared with the parts, not copied).
-        parts: Vec<Bytes>,
     },
 }
 
@@ -123,7 +121,6 @@ pub struct Segmenter {
     segment_start: Option<u64>,
     segment_index: u64,
     part_index: u32,
-    segment_parts: Vec<Bytes>,
     fragment_sequence: u32,
     dropped: u64,
     late: u64,
@@ -152,7 +149,6 @@ impl Segmenter {
             segment_start: None,
             segment_index: 0,
             part_index: 0,
-            segment_parts: Vec::new(),
             fragment_sequence: 0,
             dropped: 0,
             late: 0,
@@ -465,7 +461,6 @@ impl Segmenter {
             independent: self.part_independent,
             data: data.clone(),
         });
-        self.segment_parts.push(data);
         self.part_index += 1;
         self.part_start = None;
     }
@@ -475,10 +470,9 @@ impl Segmenter {
         let Some(start) = self.segment_start.take() else {
             return;
         };
-        if self.segment_parts.is_empty() {
+        if self.part_index == 0 {
             return;
         }
-        let parts = std::mem::take(&mut self.segment_parts);
         let rate = self.driver_rate();
         let start_us =
             self.base_us.unwrap_or(0) + (u128::from(start) * 1_000_000 / u128::from(rate)) as i64;
@@ -486,7 +480,6 @@ impl Segmenter {
             index: self.segment_index,
             duration: end.saturating_sub(start) as f64 / rate as f64,
             start_us,
-            parts,
         });
         self.segment_index += 1;
         self.part_index = 0;

@@ -1,7 +1,7 @@
 //! Live streams: the registry of who is on air, and one [`Broadcast`] per
 //! publish that owns the segmenter, the playlists and the broadcasts row.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::hls::fmp4::{AudioConfig, VideoConfig};
-use crate::hls::playlist::{Part, Playlist, SEGMENTS_WITH_PARTS, Segment};
+use crate::hls::media::{DiskJob, MediaCache, PartRange, disk_writer, resolve};
+use crate::hls::playlist::{Part, Playlist, Segment};
 use crate::hls::segmenter::{Output, Segmenter, SegmenterConfig};
 use crate::ingest::IngestError;
 use crate::ingest::channel_link::{self, ChannelRow};
@@ -22,64 +23,6 @@ pub const ENDED_LINGER: Duration = Duration::from_secs(10);
 
 /// How long the end of a broadcast waits for its files to reach the disk.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Files kept in memory per stream. Parts and segments stay there only until
-/// they are on disk; this bounds a disk that cannot keep up.
-const CACHE_FILES: usize = 64;
-/// Most bytes kept in that cache.
-const CACHE_BYTES: usize = 24 * 1024 * 1024;
-
-/// Parts and segments until they are on disk, by file name: a viewer asking
-/// for a part the moment it exists gets it without waiting for the write;
-/// once written, files are served from disk (the page cache), so memory per
-/// stream stays small, like nginx-rtmp's.
-#[derive(Debug, Default)]
-struct MediaCache {
-    /// A file is the concatenation of its chunks (a segment: its parts).
-    files: HashMap<String, Vec<Bytes>>,
-    order: VecDeque<String>,
-    bytes: usize,
-    init: Option<(String, Bytes)>,
-}
-
-impl MediaCache {
-    fn insert(&mut self, name: String, data: Vec<Bytes>) {
-        self.bytes += chunks_len(&data);
-        self.order.push_back(name.clone());
-        if let Some(old) = self.files.insert(name, data) {
-            self.bytes -= chunks_len(&old);
-        }
-        while self.order.len() > CACHE_FILES || self.bytes > CACHE_BYTES {
-            let Some(oldest) = self.order.pop_front() else {
-                break;
-            };
-            if let Some(old) = self.files.remove(&oldest) {
-                self.bytes -= chunks_len(&old);
-            }
-        }
-    }
-
-    fn remove(&mut self, name: &str) {
-        if let Some(old) = self.files.remove(name) {
-            self.bytes -= chunks_len(&old);
-            self.order.retain(|n| n != name);
-        }
-    }
-
-    fn get(&self, name: &str) -> Option<Bytes> {
-        match &self.init {
-            Some((n, data)) if n == name => Some(data.clone()),
-            _ => self.files.get(name).map(|chunks| match chunks.as_slice() {
-                [one] => one.clone(),
-                many => Bytes::from(many.concat()),
-            }),
-        }
-    }
-}
-
-fn chunks_len(chunks: &[Bytes]) -> usize {
-    chunks.iter().map(Bytes::len).sum()
-}
 
 /// One channel's current (or just ended) stream, as the HLS handlers see it.
 #[derive(Debug)]
@@ -150,8 +93,9 @@ impl LiveStream {
         let mut changed = self.changed.subscribe();
         let deadline = tokio::time::Instant::now() + wait;
         loop {
-            if let Some(data) = self.media.lock().ok().and_then(|m| m.get(name)) {
-                return Some(data);
+            let found = self.media.lock().ok().and_then(|m| m.get(name));
+            if let Some(media) = found {
+                return resolve(&self.dir, media).await;
             }
             // Only the hinted next part is worth waiting for.
             let hinted = self
@@ -263,80 +207,14 @@ impl LiveRegistry {
     }
 }
 
-/// A file write for the broadcast's directory, done off the ingest task in order.
-#[derive(Debug)]
-enum DiskJob {
-    /// A media file; `uncache` drops it from memory once it is on disk.
-    File {
-        name: String,
-        data: Vec<Bytes>,
-        uncache: bool,
-    },
-    Playlist(String),
-    /// Lines appended to the VOD playlist.
-    AppendPlaylist(String),
-    /// Files no longer listed (parts of older segments).
-    Delete(Vec<String>),
-}
-
-/// Writes a broadcast's files in order on a thread of its own (one hand-off
-/// per file, no async machinery); returns when the sender is gone and
-/// everything queued is written.
-fn disk_writer(stream: &LiveStream, jobs: std::sync::mpsc::Receiver<DiskJob>) {
-    let dir = &stream.dir;
-    for job in jobs {
-        let (written, uncache) = match job {
-            DiskJob::File {
-                name,
-                data,
-                uncache,
-            } => (
-                write_chunks(&dir.join(&name), &data),
-                uncache.then_some(name),
-            ),
-            DiskJob::Playlist(text) => (vod::store::write_playlist(dir, &text), None),
-            DiskJob::AppendPlaylist(text) => (vod::store::append_playlist(dir, &text), None),
-            DiskJob::Delete(names) => {
-                for name in names {
-                    let _ = std::fs::remove_file(dir.join(name));
-                }
-                (Ok(()), None)
-            }
-        };
-        match written {
-            Ok(()) => {
-                if let (Some(name), Ok(mut m)) = (uncache, stream.media.lock()) {
-                    m.remove(&name);
-                }
-            }
-            Err(e) => {
-                metrics::counter!("aethex_vod_write_errors_total").increment(1);
-                tracing::warn!(error = %e, "ingest: writing a recording file failed");
-            }
-        }
-    }
-}
-
-/// Writes `chunks` one after the other into a new file at `path`.
-fn write_chunks(path: &std::path::Path, chunks: &[Bytes]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let mut f = std::fs::File::create(path)?;
-    for c in chunks {
-        f.write_all(c)?;
-    }
-    Ok(())
-}
-
 /// A running broadcast: feed it media, then [`Broadcast::finish`] it.
 pub struct Broadcast {
     state: AppState,
     stream: Arc<LiveStream>,
     segmenter: Segmenter,
     prefix: String,
-    /// Part files on disk per finished segment, oldest first (deleted once no
-    /// playlist lists them), and those of the segment being written.
-    part_files: VecDeque<Vec<String>>,
-    open_part_files: Vec<String>,
+    /// Bytes already in the segment being written (the next part's offset).
+    segment_offset: u64,
     disk: Option<std::sync::mpsc::Sender<DiskJob>>,
     /// Resolves when the writer thread has written everything and stopped.
     disk_done: Option<tokio::sync::oneshot::Receiver<()>>,
@@ -429,7 +307,7 @@ impl Broadcast {
         let spawned = std::thread::Builder::new()
             .name("vod-writer".into())
             .spawn(move || {
-                disk_writer(&writer_stream, jobs);
+                disk_writer(&writer_stream.dir, &writer_stream.media, jobs);
                 let _ = done_tx.send(());
             });
         if let Err(e) = spawned {
@@ -447,8 +325,7 @@ impl Broadcast {
             stream,
             segmenter: Segmenter::new(cfg),
             prefix,
-            part_files: VecDeque::new(),
-            open_part_files: Vec::new(),
+            segment_offset: 0,
             disk: Some(disk),
             disk_done: Some(disk_done),
             wallclock_base_ms: None,
@@ -545,11 +422,7 @@ impl Broadcast {
                     if let Ok(mut m) = self.stream.media.lock() {
                         m.init = Some((name.clone(), data.clone()));
                     }
-                    self.write(DiskJob::File {
-                        name,
-                        data: vec![data],
-                        uncache: false,
-                    });
+                    self.write(DiskJob::File { name, data });
                 }
                 Output::Part {
                     segment,
@@ -559,15 +432,21 @@ impl Broadcast {
                     data,
                 } => {
                     let name = part_name(&self.prefix, segment, index);
+                    let segment_file = segment_name(&self.prefix, segment);
+                    let range = PartRange {
+                        segment: segment_file.clone(),
+                        offset: self.segment_offset,
+                        len: data.len(),
+                    };
+                    self.segment_offset += data.len() as u64;
                     if let Ok(mut m) = self.stream.media.lock() {
-                        m.insert(name.clone(), vec![data.clone()]);
+                        m.add_part(name.clone(), range, data.clone());
                     }
-                    self.write(DiskJob::File {
-                        name: name.clone(),
-                        data: vec![data],
-                        uncache: true,
+                    self.write(DiskJob::AppendPart {
+                        segment: segment_file,
+                        part: name.clone(),
+                        data,
                     });
-                    self.open_part_files.push(name.clone());
                     let start_pdt = self.segment_pdt_guess();
                     if let Ok(mut p) = self.stream.playlist.lock() {
                         p.push_part(
@@ -585,17 +464,10 @@ impl Broadcast {
                     index,
                     duration,
                     start_us,
-                    parts,
                 } => {
+                    // Its bytes are already (being) appended, part by part.
                     let name = segment_name(&self.prefix, index);
-                    if let Ok(mut m) = self.stream.media.lock() {
-                        m.insert(name.clone(), parts.clone());
-                    }
-                    self.write(DiskJob::File {
-                        name: name.clone(),
-                        data: parts,
-                        uncache: true,
-                    });
+                    self.segment_offset = 0;
                     let segment = Segment {
                         uri: name,
                         duration,
@@ -616,15 +488,6 @@ impl Broadcast {
                         Some(Some(whole)) => self.write(DiskJob::Playlist(whole)),
                         Some(None) => self.write(DiskJob::AppendPlaylist(entry)),
                         None => {}
-                    }
-                    // Parts stay on disk while listed, plus one segment of grace
-                    // for players holding a slightly older playlist.
-                    self.part_files
-                        .push_back(std::mem::take(&mut self.open_part_files));
-                    if self.part_files.len() > SEGMENTS_WITH_PARTS + 1
-                        && let Some(old) = self.part_files.pop_front()
-                    {
-                        self.write(DiskJob::Delete(old));
                     }
                 }
             }
@@ -667,14 +530,6 @@ impl Broadcast {
         if let Some(text) = vod {
             self.write(DiskJob::Playlist(text));
         }
-        // The recording keeps segments only: parts were for live viewers.
-        let parts: Vec<String> = self
-            .part_files
-            .drain(..)
-            .flatten()
-            .chain(self.open_part_files.drain(..))
-            .collect();
-        self.write(DiskJob::Delete(parts));
         mark_ended(&self.stream);
         self.stream.notify();
         // Close the queue and wait for the writer to drain it.
@@ -707,7 +562,7 @@ fn segment_name(prefix: &str, msn: u64) -> String {
     format!("{prefix}_{msn:05}.m4s")
 }
 
-/// A part's file name (live only, served from memory).
+/// A part's name (live only: a byte range of its segment's file).
 fn part_name(prefix: &str, msn: u64, part: u32) -> String {
     format!("{prefix}_{msn:05}_p{part}.m4s")
 }
