@@ -98,6 +98,16 @@ impl Playlist {
         self.open_parts.clear();
         self.open_pdt_ms = None;
         self.segments.push(segment);
+        // Older segments' parts are never listed again: a long broadcast must
+        // not keep every part's name in memory.
+        if let Some(old) = self
+            .segments
+            .len()
+            .checked_sub(SEGMENTS_WITH_PARTS + 1)
+            .and_then(|i| self.segments.get_mut(i))
+        {
+            old.parts = Vec::new();
+        }
     }
 
     /// Marks the broadcast as finished (`EXT-X-ENDLIST`).
@@ -333,8 +343,10 @@ mod tests {
         assert!(text.contains("#EXT-X-PART-INF:PART-TARGET=0.200\n"));
         assert!(text.contains("#EXT-X-MAP:URI=\"1_init.mp4\"\n"));
         assert!(text.contains("#EXT-X-MEDIA-SEQUENCE:1\n"));
-        // Parts only for the three newest segments, plus the open one.
+        // Parts only for the three newest segments, plus the open one; older
+        // segments no longer hold theirs.
         assert!(!text.contains("seg00001_p0.m4s"));
+        assert!(p.segments()[1].parts.is_empty() && p.segments()[2].parts.len() == 5);
         assert!(
             text.contains("#EXT-X-PART:DURATION=0.200,URI=\"seg00002_p0.m4s\",INDEPENDENT=YES\n")
         );
