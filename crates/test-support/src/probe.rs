@@ -45,18 +45,7 @@ fn packet_times(path: &Path, stream: &str) -> Vec<f64> {
 
 /// Probes a file with ffprobe (panics with the file name when it is unreadable).
 pub fn probe(path: &Path) -> Probe {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_name",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .expect("ffprobe runs");
+    let out = codec_query(path);
     assert!(
         out.status.success(),
         "ffprobe cannot read {}: {}",
@@ -98,7 +87,12 @@ fn codecs_of(stdout: &[u8]) -> Vec<String> {
 
 /// Stream codec names in a media file, each once, in stream order (empty if unreadable).
 pub fn probe_codecs(path: &Path) -> Vec<String> {
-    let out = Command::new("ffprobe")
+    codecs_of(&codec_query(path).stdout)
+}
+
+/// ffprobe listing the codec name of every stream of `path`, one per line.
+fn codec_query(path: &Path) -> std::process::Output {
+    Command::new("ffprobe")
         .args([
             "-v",
             "error",
@@ -109,8 +103,7 @@ pub fn probe_codecs(path: &Path) -> Vec<String> {
         ])
         .arg(path)
         .output()
-        .expect("ffprobe runs (apt install ffmpeg)");
-    codecs_of(&out.stdout)
+        .expect("ffprobe runs (apt install ffmpeg)")
 }
 
 /// Duration in seconds from the container header (`None` when not finalised or unreadable).
