@@ -7,14 +7,19 @@
 //! is its own and shows as its own process, and it is exactly the server creators can
 //! run on their own machines. The child keeps a pipe on its standard input
 //! (`--exit-with-stdin`), so it stops cleanly when the studio goes away, even by a crash.
+//! A supervisor task restarts it on the same ports if it dies (the studio's session
+//! and the creator's stream URL stay valid), backing off like a reconnect.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::oneshot;
 
 /// The server binary's name.
 pub const SERVER_BIN: &str = "aethex-server";
@@ -24,6 +29,10 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 const PORT_WAIT: Duration = Duration::from_secs(5);
 /// How long a clean stop (live streams ended, playlists finalised) may take.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+/// First wait before restarting a server that died; doubles up to [`RESTART_MAX`].
+const RESTART_FIRST: Duration = Duration::from_millis(500);
+/// Longest wait between restart attempts.
+const RESTART_MAX: Duration = Duration::from_secs(30);
 
 /// Errors starting the built-in server.
 #[derive(Debug, thiserror::Error)]
@@ -38,15 +47,120 @@ pub enum LocalServerError {
     Start(String),
 }
 
-/// A running built-in server; dropping it kills the process, [`LocalServer::stop`] ends
-/// it cleanly.
+/// A running built-in server, restarted on the same ports if it dies; dropping it kills
+/// the process, [`LocalServer::stop`] ends it cleanly.
 #[derive(Debug)]
 pub struct LocalServer {
     http: SocketAddr,
     rtmp: SocketAddr,
+    /// The current child's pid (0 while it is being restarted).
+    pid: Arc<AtomicU32>,
+    /// Asks the supervisor for a clean stop; it answers when the child is gone.
+    stop: Option<oneshot::Sender<oneshot::Sender<()>>>,
+    supervisor: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for LocalServer {
+    /// Without [`LocalServer::stop`]: the supervisor goes, and with it the child
+    /// (killed on drop; its closed stdin also stops it).
+    fn drop(&mut self) {
+        self.supervisor.abort();
+    }
+}
+
+/// One running server process.
+#[derive(Debug)]
+struct Running {
     child: Child,
     /// Held open: the server stops when it closes.
     stdin: Option<ChildStdin>,
+}
+
+impl Running {
+    /// Closes its stdin (the server's cue to stop as on SIGTERM) and waits; kills it
+    /// after [`STOP_TIMEOUT`].
+    async fn stop(mut self) {
+        self.stdin.take();
+        match tokio::time::timeout(STOP_TIMEOUT, self.child.wait()).await {
+            Ok(Ok(status)) if status.success() => tracing::info!("built-in server stopped"),
+            Ok(Ok(status)) => tracing::warn!(%status, "built-in server stopped with an error"),
+            Ok(Err(e)) => tracing::warn!("waiting for the built-in server: {e}"),
+            Err(_) => {
+                tracing::warn!("built-in server did not stop in time: killing it");
+                let _ = self.child.kill().await;
+            }
+        }
+    }
+}
+
+/// Keeps the server running on `ports` until asked to stop.
+async fn supervise(
+    data_dir: PathBuf,
+    ports: (u16, u16),
+    mut running: Option<Running>,
+    pid: Arc<AtomicU32>,
+    mut stop: oneshot::Receiver<oneshot::Sender<()>>,
+) {
+    let mut backoff = RESTART_FIRST;
+    loop {
+        let alive = running.is_some();
+        let next = {
+            let exited = async {
+                match running.as_mut() {
+                    Some(r) => r
+                        .child
+                        .wait()
+                        .await
+                        .map(|s| s.to_string())
+                        .unwrap_or_default(),
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                reply = &mut stop => Next::Stop(reply.ok()),
+                status = exited, if alive => Next::Exited(status),
+                _ = tokio::time::sleep(backoff), if !alive => Next::Restart,
+            }
+        };
+        match next {
+            Next::Stop(reply) => {
+                if let Some(r) = running.take() {
+                    r.stop().await;
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(());
+                }
+                return;
+            }
+            Next::Exited(status) => {
+                tracing::error!(%status, "built-in server died; restarting it");
+                running = None;
+                pid.store(0, Ordering::Relaxed);
+            }
+            Next::Restart => match LocalServer::spawn_on_last_ports(&data_dir, ports).await {
+                Ok((r, _, _)) => {
+                    pid.store(r.child.id().unwrap_or(0), Ordering::Relaxed);
+                    tracing::info!(pid = ?r.child.id(), "built-in server restarted");
+                    running = Some(r);
+                    backoff = RESTART_FIRST;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "restarting the built-in server failed");
+                    backoff = (backoff * 2).min(RESTART_MAX);
+                }
+            },
+        }
+    }
+}
+
+/// What the supervisor does next.
+enum Next {
+    /// A clean stop was asked (answer on the sender, if any).
+    Stop(Option<oneshot::Sender<()>>),
+    /// The child exited by itself, with this status.
+    Exited(String),
+    /// Time to try starting it again.
+    Restart,
 }
 
 /// Where the server binary is: `AETHEX_SERVER_BIN`, else next to the running program
@@ -77,7 +191,7 @@ impl LocalServer {
         preferred: Option<(u16, u16)>,
     ) -> Result<LocalServer, LocalServerError> {
         std::fs::create_dir_all(data_dir).map_err(|e| LocalServerError::Start(e.to_string()))?;
-        let server = match preferred {
+        let (running, http, rtmp) = match preferred {
             Some(ports) => match Self::spawn_on_last_ports(data_dir, ports).await {
                 Ok(s) => s,
                 Err(LocalServerError::Start(e)) => {
@@ -90,8 +204,23 @@ impl LocalServer {
             },
             None => Self::spawn(data_dir, (0, 0)).await?,
         };
-        tracing::info!(http = %server.http, rtmp = %server.rtmp, pid = ?server.child.id(), "built-in server started");
-        Ok(server)
+        let pid = Arc::new(AtomicU32::new(running.child.id().unwrap_or(0)));
+        tracing::info!(%http, %rtmp, pid = ?running.child.id(), "built-in server started");
+        let (stop, stop_rx) = oneshot::channel();
+        let supervisor = tokio::spawn(supervise(
+            data_dir.to_path_buf(),
+            (http.port(), rtmp.port()),
+            Some(running),
+            pid.clone(),
+            stop_rx,
+        ));
+        Ok(LocalServer {
+            http,
+            rtmp,
+            pid,
+            stop: Some(stop),
+            supervisor,
+        })
     }
 
     /// The last ports may still be held for a moment by the previous studio's server,
@@ -100,7 +229,7 @@ impl LocalServer {
     async fn spawn_on_last_ports(
         data_dir: &Path,
         ports: (u16, u16),
-    ) -> Result<Self, LocalServerError> {
+    ) -> Result<(Running, SocketAddr, SocketAddr), LocalServerError> {
         let deadline = tokio::time::Instant::now() + PORT_WAIT;
         loop {
             match Self::spawn(data_dir, ports).await {
@@ -112,7 +241,10 @@ impl LocalServer {
         }
     }
 
-    async fn spawn(data_dir: &Path, ports: (u16, u16)) -> Result<Self, LocalServerError> {
+    async fn spawn(
+        data_dir: &Path,
+        ports: (u16, u16),
+    ) -> Result<(Running, SocketAddr, SocketAddr), LocalServerError> {
         Self::spawn_with(data_dir, &server_binary(), ports).await
     }
 
@@ -120,7 +252,7 @@ impl LocalServer {
         data_dir: &Path,
         bin: &Path,
         (http, rtmp): (u16, u16),
-    ) -> Result<Self, LocalServerError> {
+    ) -> Result<(Running, SocketAddr, SocketAddr), LocalServerError> {
         let mut child = Command::new(bin)
             .arg("--data-dir")
             .arg(data_dir)
@@ -177,12 +309,7 @@ impl LocalServer {
         };
         // Keep reading stdout so the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Ok(LocalServer {
-            http,
-            rtmp,
-            child,
-            stdin,
-        })
+        Ok((Running { child, stdin }, http, rtmp))
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -200,24 +327,20 @@ impl LocalServer {
         (self.http.port(), self.rtmp.port())
     }
 
-    /// The server's process id (for measurements and logs).
+    /// The server's current process id (for measurements and logs); `None` while it
+    /// is being restarted.
     pub fn pid(&self) -> Option<u32> {
-        self.child.id()
+        Some(self.pid.load(Ordering::Relaxed)).filter(|p| *p != 0)
     }
 
     /// Stops accepting, ends live streams cleanly and waits for the server; kills it
-    /// if that takes longer than 15 s.
+    /// if that takes longer than 15 s. No restart after this.
     pub async fn stop(mut self) {
-        // Closing its stdin is the server's cue to stop as on SIGTERM.
-        self.stdin.take();
-        match tokio::time::timeout(STOP_TIMEOUT, self.child.wait()).await {
-            Ok(Ok(status)) if status.success() => tracing::info!("built-in server stopped"),
-            Ok(Ok(status)) => tracing::warn!(%status, "built-in server stopped with an error"),
-            Ok(Err(e)) => tracing::warn!("waiting for the built-in server: {e}"),
-            Err(_) => {
-                tracing::warn!("built-in server did not stop in time: killing it");
-                let _ = self.child.kill().await;
-            }
+        let (reply, done) = oneshot::channel();
+        if let Some(stop) = self.stop.take()
+            && stop.send(reply).is_ok()
+        {
+            let _ = done.await;
         }
     }
 }
@@ -255,9 +378,8 @@ mod tests {
     #[tokio::test]
     async fn the_server_is_a_child_that_stops_when_its_parent_pipe_closes() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut server = LocalServer::start(dir.path(), None).await.expect("start");
-        assert!(server.pid().is_some());
-        let health = format!("{}/api/v1/channels", server.url());
+        let (mut running, http, _) = LocalServer::spawn(dir.path(), (0, 0)).await.expect("start");
+        let health = format!("http://{http}/api/v1/channels");
         let res = reqwest::get(&health).await.expect("the child answers");
         assert!(res.status().is_success());
         assert!(
@@ -265,8 +387,8 @@ mod tests {
             "its SQLite is in the data dir"
         );
         // What happens when the studio dies: its end of the pipe closes.
-        server.stdin.take();
-        let status = tokio::time::timeout(Duration::from_secs(20), server.child.wait())
+        running.stdin.take();
+        let status = tokio::time::timeout(Duration::from_secs(20), running.child.wait())
             .await
             .expect("the server stops by itself")
             .expect("wait");
@@ -275,6 +397,39 @@ mod tests {
             reqwest::get(&health).await.is_err(),
             "nothing listens any more"
         );
+    }
+
+    /// Needs the `aethex-server` binary built (`cargo build -p aethex-server`).
+    #[tokio::test]
+    async fn a_server_that_dies_is_restarted_on_the_same_address() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let server = LocalServer::start(dir.path(), None).await.expect("start");
+        let health = format!("{}/api/v1/channels", server.url());
+        let first = server.pid().expect("pid");
+        // A crash: SIGKILL, no clean stop.
+        let killed = std::process::Command::new("kill")
+            .args(["-KILL", &first.to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let answered = reqwest::get(&health)
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if answered && server.pid().is_some_and(|p| p != first) {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "not restarted on {health} within 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        // A deliberate stop is final: no restart.
+        server.stop().await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(reqwest::get(&health).await.is_err(), "stopped for good");
     }
 
     #[tokio::test]
