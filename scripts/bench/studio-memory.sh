@@ -10,6 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/aethex/target}
 export PATH="$HOME/.cargo/bin:$PATH"
+# shellcheck source=../lib/studio-session.sh
+. scripts/lib/studio-session.sh
 PROFILE=${AETHEX_PROFILE:-debug}
 (cd ui && npx vite build --logLevel warn)
 if [ -z "${STUDIO_APP:-}" ]; then
@@ -20,11 +22,6 @@ APP=${STUDIO_APP:-$CARGO_TARGET_DIR/$PROFILE/aethex-studio}
 echo "studio binary: $APP ($(du -m "$APP" | cut -f1) MB)"
 TMP=$(mktemp -d /tmp/aethex-membench.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
-export XDG_DATA_HOME=$TMP/data XDG_CONFIG_HOME=$TMP/config
-mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME"
-xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- sh -c '
-  echo -n pass | gnome-keyring-daemon --unlock --components=secrets >/dev/null || exit 1
-  tauri-driver --port 4444 >"$0/tauri-driver.log" 2>&1 & TD=$!
-  node ui/e2e/studio-memory.bench.mjs "$1" "$2"; rc=$?
-  kill $TD 2>/dev/null; wait $TD 2>/dev/null; exit $rc' "$TMP" "$APP" "${1:-30}" 2>"$TMP/stderr.log" \
+studio_fresh_dirs "$TMP"
+studio_session "$TMP" ui/e2e/studio-memory.bench.mjs "$APP" "${1:-30}" 2>"$TMP/stderr.log" \
   || { tail -n 30 "$TMP/stderr.log"; exit 1; }

@@ -72,10 +72,17 @@ impl Playlist {
         }
     }
 
-    /// Appends a finished part of the segment being written, which starts at
-    /// wall-clock `segment_pdt_ms`.
-    pub fn push_part(&mut self, part: Part, segment_pdt_ms: i64) {
-        self.open_pdt_ms.get_or_insert(segment_pdt_ms);
+    /// Appends a finished part of the segment being written. That segment's
+    /// wall-clock start is where the previous one ended, or `stream_start_ms`
+    /// for the first; the exact value comes with the segment itself.
+    pub fn push_part(&mut self, part: Part, stream_start_ms: i64) {
+        if self.open_pdt_ms.is_none() {
+            let previous_end = self
+                .segments
+                .last()
+                .map(|s| s.program_date_time_ms + (s.duration * 1000.0) as i64);
+            self.open_pdt_ms = Some(previous_end.unwrap_or(stream_start_ms));
+        }
         self.open_parts.push(part);
     }
 
@@ -124,11 +131,6 @@ impl Playlist {
     /// The segments so far.
     pub fn segments(&self) -> &[Segment] {
         &self.segments
-    }
-
-    /// Whether anything (a segment or a part) is listed yet.
-    pub fn has_media(&self) -> bool {
-        !self.segments.is_empty() || !self.open_parts.is_empty()
     }
 
     /// Total media duration in seconds.

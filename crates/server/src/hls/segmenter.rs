@@ -194,11 +194,6 @@ impl Segmenter {
         self.late
     }
 
-    /// The video config, once known.
-    pub fn video_config(&self) -> Option<&VideoConfig> {
-        self.video_config.as_ref()
-    }
-
     /// One H.264 access unit (length-prefixed NAL units) with its decode time
     /// and composition offset in microseconds.
     pub fn push_video(

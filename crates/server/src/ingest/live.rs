@@ -112,11 +112,6 @@ impl LiveStream {
         }
     }
 
-    /// Whether any segment or part is listed yet.
-    pub fn has_segments(&self) -> bool {
-        self.playlist.lock().map(|p| p.has_media()).unwrap_or(false)
-    }
-
     fn notify(&self) {
         self.changed.send_modify(|v| *v += 1);
     }
@@ -447,7 +442,7 @@ impl Broadcast {
                         part: name.clone(),
                         data,
                     });
-                    let start_pdt = self.segment_pdt_guess();
+                    let stream_start = self.wallclock_base_ms.unwrap_or_else(crate::db::now_ms);
                     if let Ok(mut p) = self.stream.playlist.lock() {
                         p.push_part(
                             Part {
@@ -455,7 +450,7 @@ impl Broadcast {
                                 duration,
                                 independent,
                             },
-                            start_pdt,
+                            stream_start,
                         );
                         p.set_preload_hint(part_name(&self.prefix, segment, index + 1));
                     }
@@ -493,18 +488,6 @@ impl Broadcast {
             }
         }
         self.stream.notify();
-    }
-
-    /// Wall-clock start of the segment being written: the playlist learns the
-    /// exact value with the segment; until then the first part's arrival
-    /// minus its media time is close enough for `EXT-X-PROGRAM-DATE-TIME`.
-    fn segment_pdt_guess(&self) -> i64 {
-        let listed = self.stream.playlist.lock().ok().and_then(|p| {
-            p.segments()
-                .last()
-                .map(|s| s.program_date_time_ms + (s.duration * 1000.0) as i64)
-        });
-        listed.unwrap_or_else(|| self.wallclock_base_ms.unwrap_or_else(crate::db::now_ms))
     }
 
     fn write(&self, job: DiskJob) {
