@@ -137,37 +137,24 @@ impl ClusterConfig {
 
 /// S3 flags come as a set: endpoint with bucket, key id with secret.
 fn pairs(config: &Config) -> Result<(), ClusterError> {
-    let need = |flag, set: bool, needs, other: bool| {
-        if set && !other {
-            Err(ClusterError::Incomplete { flag, needs })
-        } else {
-            Ok(())
+    let pairs = [
+        [
+            ("--s3-endpoint", config.s3_endpoint.is_some()),
+            ("--s3-bucket", config.s3_bucket.is_some()),
+        ],
+        [
+            ("--s3-access-key", config.s3_access_key.is_some()),
+            ("--s3-secret-key", config.s3_secret_key.is_some()),
+        ],
+    ];
+    for [one, other] in pairs {
+        for ((flag, set), (needs, present)) in [(one, other), (other, one)] {
+            if set && !present {
+                return Err(ClusterError::Incomplete { flag, needs });
+            }
         }
-    };
-    need(
-        "--s3-endpoint",
-        config.s3_endpoint.is_some(),
-        "--s3-bucket",
-        config.s3_bucket.is_some(),
-    )?;
-    need(
-        "--s3-bucket",
-        config.s3_bucket.is_some(),
-        "--s3-endpoint",
-        config.s3_endpoint.is_some(),
-    )?;
-    need(
-        "--s3-access-key",
-        config.s3_access_key.is_some(),
-        "--s3-secret-key",
-        config.s3_secret_key.is_some(),
-    )?;
-    need(
-        "--s3-secret-key",
-        config.s3_secret_key.is_some(),
-        "--s3-access-key",
-        config.s3_access_key.is_some(),
-    )
+    }
+    Ok(())
 }
 
 fn valid_node_id(id: &str) -> Result<String, ClusterError> {
