@@ -12,6 +12,7 @@
 
 pub mod broker;
 pub mod link;
+pub mod ownership;
 pub mod presence;
 
 use std::net::SocketAddr;
@@ -241,8 +242,92 @@ impl Cluster {
         tokio::spawn(presence::run(
             self.viewers.clone(),
             state.chat.clone(),
-            stop,
+            stop.clone(),
         ));
+        tokio::spawn(leases(self.clone(), state.clone(), stop));
+    }
+    /// Claims `channel`'s stream lease for this node (a publisher was accepted).
+    pub async fn claim(
+        &self,
+        db: &crate::db::Db,
+        channel: &crate::channels::ChannelRow,
+    ) -> Result<ownership::Lease, crate::error::ApiError> {
+        let advertise = self.config.advertise_http.to_string();
+        match ownership::claim(db, channel.id, &self.config.node_id, &advertise).await {
+            Ok(lease) => {
+                tracing::info!(channel = %channel.name, epoch = lease.epoch, "stream lease claimed");
+                Ok(lease)
+            }
+            Err(ownership::OwnershipError::OwnedElsewhere { node }) => {
+                Err(crate::error::ApiError::Conflict {
+                    code: "already_live",
+                    message: format!("the channel is already live on node {node}"),
+                })
+            }
+            Err(ownership::OwnershipError::Store(e)) => Err(e.into()),
+        }
+    }
+
+    /// Records the broadcast a lease covers.
+    pub async fn attach(
+        &self,
+        db: &crate::db::Db,
+        lease: &ownership::Lease,
+        broadcast_id: i64,
+    ) -> Result<(), sqlx::Error> {
+        ownership::attach(db, lease, broadcast_id).await
+    }
+
+    /// Gives up the lease of an ended broadcast (errors logged: the lease
+    /// then simply runs out).
+    pub async fn release(&self, db: &crate::db::Db, broadcast_id: i64) {
+        if let Err(e) = ownership::release(db, &self.config.node_id, broadcast_id).await {
+            tracing::warn!(error = %e, broadcast = broadcast_id, "releasing a stream lease failed");
+        }
+    }
+}
+
+/// Renews this node's leases and ends broadcasts whose owner died, every
+/// [`ownership::RENEW_EVERY`]; at start, ends what this node id held before.
+async fn leases(cluster: Arc<Cluster>, state: AppState, stop: tokio_util::sync::CancellationToken) {
+    let node = cluster.config.node_id.clone();
+    match ownership::release_all(&state.db, &node).await {
+        Ok(left) => end_orphans(&state, left).await,
+        Err(e) => tracing::warn!(error = %e, "releasing this node's old stream leases failed"),
+    }
+    let mut every = tokio::time::interval(ownership::RENEW_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        if let Err(e) = ownership::renew(&state.db, &node).await {
+            tracing::error!(error = %e, "renewing stream leases failed: other nodes may take this node's streams");
+        }
+        match ownership::sweep(&state.db).await {
+            Ok(orphans) => end_orphans(&state, orphans).await,
+            Err(e) => tracing::warn!(error = %e, "sweeping expired stream leases failed"),
+        }
+    }
+}
+
+/// Ends broadcasts left open by a node that is gone.
+async fn end_orphans(state: &AppState, broadcasts: Vec<i64>) {
+    for id in broadcasts {
+        let name: Result<Option<(String,)>, _> = sqlx::query_as(
+            "SELECT c.name FROM broadcasts b JOIN channels c ON c.id = b.channel_id \
+             WHERE b.id = $1 AND b.ended_at IS NULL",
+        )
+        .bind(id)
+        .fetch_optional(&state.db.pool)
+        .await;
+        if let Ok(Some((name,))) = name {
+            tracing::warn!(channel = %name, broadcast = id, "its node is gone: broadcast ended");
+            if let Err(e) = crate::channels::live::end_broadcast(state, &name, id).await {
+                tracing::warn!(error = %e, "ending an orphaned broadcast failed");
+            }
+        }
     }
 }
 

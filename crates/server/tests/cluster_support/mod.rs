@@ -19,6 +19,8 @@ pub struct Node {
     child: Child,
     /// Bound HTTP address.
     pub http: SocketAddr,
+    /// Bound RTMP address.
+    pub rtmp: SocketAddr,
     /// The node id it was given.
     pub id: String,
     _dir: tempfile::TempDir,
@@ -84,14 +86,16 @@ impl Node {
         });
         match rx.recv_timeout(Duration::from_secs(30)) {
             Ok(line) => {
-                let http = line
-                    .split_whitespace()
-                    .find_map(|p| p.strip_prefix("http="))
-                    .and_then(|a| a.parse().ok())
-                    .expect("http= on the listening line");
+                let addr = |key: &str| -> SocketAddr {
+                    line.split_whitespace()
+                        .find_map(|p| p.strip_prefix(key))
+                        .and_then(|a| a.parse().ok())
+                        .expect("addresses on the listening line")
+                };
                 Ok(Node {
                     child,
-                    http,
+                    http: addr("http="),
+                    rtmp: addr("rtmp="),
                     id: String::new(),
                     _dir: dir,
                 })
@@ -256,4 +260,67 @@ pub async fn viewers_on(node: &Node, channel: &str) -> u64 {
         .await
         .expect("json");
     body["viewers"].as_u64().expect("viewers")
+}
+
+/// Rotates `channel`'s stream key through `node`; returns it.
+pub async fn stream_key(node: &Node, channel: &str, token: &str) -> String {
+    let path = format!("/api/v1/channels/{channel}/stream-key");
+    let r = call(node, reqwest::Method::POST, &path, token, None).await;
+    assert!(r.status().is_success(), "stream key: {}", r.status());
+    let v: Value = r.json().await.expect("json");
+    v["stream_key"].as_str().expect("stream_key").to_string()
+}
+
+/// Whether `GET /api/v1/channels/{channel}` on `node` says live.
+pub async fn is_live(node: &Node, channel: &str) -> bool {
+    let v: Value = reqwest::get(node.url(&format!("/api/v1/channels/{channel}")))
+        .await
+        .expect("get channel")
+        .json()
+        .await
+        .expect("json");
+    v["live"].as_bool().expect("live")
+}
+
+/// ffmpeg publishing a test pattern and tone in real time; killed on drop.
+pub struct Publisher(pub Child);
+
+impl Publisher {
+    /// Publishes to `rtmp://ADDR/live/{key}`.
+    pub fn rtmp(addr: SocketAddr, key: &str) -> Publisher {
+        let child = Command::new("ffmpeg")
+            .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-re"])
+            .args(["-f", "lavfi", "-i", "testsrc=size=320x180:rate=30"])
+            .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
+            .args([
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-tune",
+                "zerolatency",
+            ])
+            .args([
+                "-g", "15", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k",
+            ])
+            .args(["-f", "flv"])
+            .arg(format!("rtmp://{addr}/live/{key}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ffmpeg");
+        Publisher(child)
+    }
+
+    /// Whether ffmpeg has exited (the server refused or dropped it).
+    pub fn exited(&mut self) -> bool {
+        matches!(self.0.try_wait(), Ok(Some(_)))
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
