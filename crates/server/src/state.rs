@@ -10,6 +10,7 @@ use crate::chat::ChatHub;
 use crate::chat::hub::LocalBroker;
 use crate::config::Config;
 use crate::db::Db;
+use crate::hls::live::LiveRegistry;
 
 /// Everything a handler may need; cheap to clone (all fields are shared).
 #[derive(Clone, Debug)]
@@ -27,7 +28,7 @@ pub struct AppState {
     /// Chat fan-out and presence.
     pub chat: Arc<ChatHub>,
     /// Channels on air right now (and just-ended ones, briefly).
-    pub live: Arc<crate::ingest::LiveRegistry>,
+    pub live: Arc<LiveRegistry>,
 }
 
 impl AppState {

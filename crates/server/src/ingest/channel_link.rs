@@ -2,9 +2,9 @@
 //! broadcast start/end transitions (broadcasts row, live flag, chat `live`
 //! event), all owned by `crate::channels`.
 
+pub use crate::channels::live::LiveStateError;
 pub use crate::channels::store::ChannelRow;
 
-use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The channel whose current stream key is `key`, if any.
@@ -13,7 +13,10 @@ pub async fn resolve_key(state: &AppState, key: &str) -> Result<Option<ChannelRo
 }
 
 /// Records a new broadcast of `channel` and marks it live; returns the broadcast id.
-pub async fn start_broadcast(state: &AppState, channel: &ChannelRow) -> Result<i64, ApiError> {
+pub async fn start_broadcast(
+    state: &AppState,
+    channel: &ChannelRow,
+) -> Result<i64, LiveStateError> {
     crate::channels::live::start_broadcast(state, channel).await
 }
 
@@ -22,6 +25,6 @@ pub async fn end_broadcast(
     state: &AppState,
     channel_name: &str,
     broadcast_id: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), LiveStateError> {
     crate::channels::live::end_broadcast(state, channel_name, broadcast_id).await
 }

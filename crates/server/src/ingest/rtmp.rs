@@ -14,8 +14,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::hls::fmp4::{AudioConfig, VideoConfig};
+use crate::ingest::broadcast::Broadcast;
 use crate::ingest::flv::{self, AudioTag, VideoTag};
-use crate::ingest::live::Broadcast;
 use crate::ingest::{IngestError, channel_link, stream_key};
 use crate::state::AppState;
 
@@ -411,7 +411,10 @@ async fn connection(
                             queue.extend(session.accept(request_id)?);
                         }
                         Err(e) => {
-                            tracing::info!(error = %e, "rtmp publish refused");
+                            tracing::info!(
+                                error = &e as &dyn std::error::Error,
+                                "rtmp publish refused"
+                            );
                             metrics::counter!("aethex_ingest_refused_total").increment(1);
                             let code = match e {
                                 IngestError::BadKey | IngestError::AlreadyLive => {
@@ -458,7 +461,7 @@ async fn start_publish(state: &AppState, stream_name: &str) -> Result<Broadcast,
     let key = stream_key(stream_name);
     let channel = channel_link::resolve_key(state, key)
         .await
-        .map_err(|e| IngestError::Internal(format!("key lookup: {e}")))?
+        .map_err(IngestError::KeyLookup)?
         .ok_or(IngestError::BadKey)?;
     Broadcast::begin(state, &channel).await
 }
