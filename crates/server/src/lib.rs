@@ -9,6 +9,8 @@ pub mod channels;
 pub mod chat;
 pub mod config;
 pub mod db;
+#[cfg(test)]
+mod dependencies;
 pub mod error;
 pub mod hls;
 pub mod http;
