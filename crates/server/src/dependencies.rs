@@ -18,9 +18,14 @@ const RULES: &[(&str, &[&str], &str)] = &[
     ),
     ("vod/", &["ingest"], "vod only reads what hls recorded"),
     (
+        "chat/",
+        &["cluster", "ingest", "hls", "vod"],
+        "chat reaches other nodes through its Broker trait, not cluster",
+    ),
+    (
         "channels/",
-        &["ingest", "hls", "vod"],
-        "the channel core sits below the media features",
+        &["ingest", "hls", "vod", "cluster"],
+        "the channel core sits below the media features and cluster",
     ),
     (
         "ingest/",
@@ -209,6 +214,7 @@ mod tests {
             ("vod/store.rs", "use crate::hls::recording;"),
             ("chat/store.rs", "use crate::error::ApiError;"),
             ("vod/mod.rs", "use crate::ingest::broadcast::Broadcast;"),
+            ("chat/hub.rs", "use crate::cluster::broker::RedisBroker;"),
             ("channels/live.rs", "use crate::error::ApiError;"),
             (
                 "ingest/broadcast.rs",
