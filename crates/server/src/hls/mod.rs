@@ -1,6 +1,15 @@
 //! Live HLS: `GET /hls/{channel}/index.m3u8` (LL-HLS: sliding window from
 //! memory, parts, blocking reload with `_HLS_msn`/`_HLS_part`) and the media
 //! files beside it. 404 when the channel is offline.
+//!
+//! - pure media core: [`segmenter`] (frames → parts and segments), [`fmp4`],
+//!   [`playlist`];
+//! - [`publish`]: the [`publish::Packager`] the ingest hands segmenter output
+//!   to; it fills a [`live::LiveStream`] (in the [`live::LiveRegistry`]) and
+//!   the recording ([`recording`], which `vod` serves later);
+//! - [`media`]: the live media index (parts in memory until written).
+//!
+//! Nothing here uses `ingest` or `vod` (checked by `dependencies.rs`).
 
 pub mod fmp4;
 pub mod live;
