@@ -10,6 +10,8 @@ pub mod chat;
 pub mod cluster;
 pub mod config;
 pub mod db;
+#[cfg(test)]
+mod dependencies;
 pub mod error;
 pub mod hls;
 pub mod http;

@@ -12,6 +12,7 @@ use crate::chat::hub::{Broker, LocalBroker};
 use crate::cluster::{Cluster, ClusterConfig};
 use crate::config::Config;
 use crate::db::Db;
+use crate::hls::live::LiveRegistry;
 
 /// Everything a handler may need; cheap to clone (all fields are shared).
 #[derive(Clone, Debug)]
@@ -29,7 +30,7 @@ pub struct AppState {
     /// Chat fan-out and presence.
     pub chat: Arc<ChatHub>,
     /// Channels on air right now (and just-ended ones, briefly).
-    pub live: Arc<crate::ingest::LiveRegistry>,
+    pub live: Arc<LiveRegistry>,
     /// Cluster membership (`--redis-url`); `None` on a single node.
     pub cluster: Option<Arc<Cluster>>,
 }

@@ -251,21 +251,11 @@ impl Cluster {
         &self,
         db: &crate::db::Db,
         channel: &crate::channels::ChannelRow,
-    ) -> Result<ownership::Lease, crate::error::ApiError> {
+    ) -> Result<ownership::Lease, ownership::OwnershipError> {
         let advertise = self.config.advertise_http.to_string();
-        match ownership::claim(db, channel.id, &self.config.node_id, &advertise).await {
-            Ok(lease) => {
-                tracing::info!(channel = %channel.name, epoch = lease.epoch, "stream lease claimed");
-                Ok(lease)
-            }
-            Err(ownership::OwnershipError::OwnedElsewhere { node }) => {
-                Err(crate::error::ApiError::Conflict {
-                    code: "already_live",
-                    message: format!("the channel is already live on node {node}"),
-                })
-            }
-            Err(ownership::OwnershipError::Store(e)) => Err(e.into()),
-        }
+        let lease = ownership::claim(db, channel.id, &self.config.node_id, &advertise).await?;
+        tracing::info!(channel = %channel.name, epoch = lease.epoch, "stream lease claimed");
+        Ok(lease)
     }
 
     /// Records the broadcast a lease covers.
