@@ -6,7 +6,7 @@ mod cluster_support;
 
 use std::time::Duration;
 
-use aethex_test_support::Redis;
+use aethex_test_support::{Haproxy, Redis};
 use cluster_support::{Node, Publisher, eventually, is_live, register, stream_key};
 
 async fn epoch(db: &str) -> i64 {
@@ -26,8 +26,11 @@ async fn one_node_owns_a_stream_and_another_takes_over_when_it_dies() {
     let b = Node::start("node-b", &db, &redis.url());
     let token = register(&a, "alice").await;
     let key = stream_key(&a, "alice", &token).await;
+    // Publishers reach the nodes through HAProxy in TCP mode (first healthy node).
+    let balancer = Haproxy::tcp(&[a.rtmp.to_string(), b.rtmp.to_string()]);
+    let through: std::net::SocketAddr = ([127, 0, 0, 1], balancer.port).into();
 
-    let _first = Publisher::rtmp(a.rtmp, &key);
+    let _first = Publisher::rtmp(through, &key);
     eventually("live through node a", Duration::from_secs(20), || async {
         is_live(&b, "alice").await.then_some(())
     })
@@ -46,11 +49,12 @@ async fn one_node_owns_a_stream_and_another_takes_over_when_it_dies() {
     )
     .await;
 
-    // kill -9 the owner; the publisher comes back through node b.
+    // kill -9 the owner; the publisher comes back through the balancer, which
+    // now sends it to node b.
     a.kill();
     let killed = tokio::time::Instant::now();
     let mut takeover = loop {
-        let mut p = Publisher::rtmp(b.rtmp, &key);
+        let mut p = Publisher::rtmp(through, &key);
         tokio::time::sleep(Duration::from_millis(1500)).await;
         if !p.exited() {
             break p;

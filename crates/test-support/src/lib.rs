@@ -13,7 +13,7 @@ pub mod xvfb;
 pub use desktop::Desktop;
 pub use nginx::Nginx;
 pub use probe::{Probe, probe, probe_codecs, probe_duration};
-pub use services::Redis;
+pub use services::{Haproxy, Redis};
 pub use xvfb::Xvfb;
 
 /// A 127.0.0.1 port nothing listens on right now.

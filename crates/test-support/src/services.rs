@@ -78,3 +78,55 @@ pub fn wait_for_port(port: u16, limit: Duration) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// A private HAProxy in TCP mode (RTMP through a balancer); killed on drop.
+pub struct Haproxy {
+    child: Child,
+    /// Its listening port on 127.0.0.1.
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Haproxy {
+    /// Balances TCP connections over `backends` (`host:port`), sending each
+    /// new connection to the first healthy one (health-checked every 300 ms),
+    /// as the docs' RTMP configuration does.
+    pub fn tcp(backends: &[String]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let servers: String = backends
+            .iter()
+            .enumerate()
+            .map(|(i, b)| format!("  server n{i} {b} check inter 300 fall 1 rise 1\n"))
+            .collect();
+        let config = format!(
+            "global\n  maxconn 4096\ndefaults\n  mode tcp\n  timeout connect 1s\n  \
+             timeout client 60s\n  timeout server 60s\n\
+             frontend rtmp\n  bind 127.0.0.1:{port}\n  default_backend nodes\n\
+             backend nodes\n  balance first\n  option redispatch\n  retries 2\n{servers}"
+        );
+        let path = dir.path().join("haproxy.cfg");
+        std::fs::write(&path, config).expect("write haproxy.cfg");
+        let child = Command::new("haproxy")
+            .arg("-db")
+            .arg("-f")
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start haproxy (Debian package haproxy: scripts/setup)");
+        wait_for_port(port, Duration::from_secs(10));
+        Haproxy {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
