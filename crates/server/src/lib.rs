@@ -51,7 +51,10 @@ pub fn app(state: AppState) -> Router {
         .merge(chat::ws_router())
         .route("/healthz", get(healthz))
         .route("/metrics", get(http::metrics::render))
-        .merge(hls::router())
+        .merge(hls::router().layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cluster::edge::forward,
+        )))
         .merge(vod::router())
         .merge(web::router(&web_dir))
         .fallback(not_found)

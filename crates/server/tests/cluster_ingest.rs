@@ -18,6 +18,33 @@ async fn epoch(db: &str) -> i64 {
     e
 }
 
+/// Codec names of a live playlist as ffprobe sees them (headers only).
+async fn ffprobe_codecs(url: &str) -> Vec<String> {
+    let out = tokio::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name",
+            "-of",
+            "csv=p=0",
+            url,
+        ])
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(30), out)
+        .await
+        .expect("ffprobe within 30 s")
+        .expect("ffprobe runs");
+    let mut codecs: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    codecs.sort();
+    codecs.dedup();
+    codecs
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_node_owns_a_stream_and_another_takes_over_when_it_dies() {
     let redis = Redis::start();
@@ -36,6 +63,48 @@ async fn one_node_owns_a_stream_and_another_takes_over_when_it_dies() {
     })
     .await;
     assert_eq!(epoch(&db).await, 1);
+
+    // Node b does not produce the stream: it forwards live HLS to node a.
+    let playlist = eventually(
+        "a playlist through node b",
+        Duration::from_secs(20),
+        || async {
+            let r = reqwest::get(b.url("/hls/alice/index.m3u8")).await.ok()?;
+            let origin = r
+                .headers()
+                .get("x-aethex-origin")?
+                .to_str()
+                .ok()?
+                .to_string();
+            let text = r.text().await.ok()?;
+            (text.contains("#EXT-X-PART:")).then_some((origin, text))
+        },
+    )
+    .await;
+    assert_eq!(playlist.0, "node-a");
+    let part = playlist
+        .1
+        .lines()
+        .find_map(|l| l.split("URI=\"").nth(1)?.split('"').next())
+        .expect("a part in the playlist")
+        .to_string();
+    let r = reqwest::get(b.url(&format!("/hls/alice/{part}")))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "part {part} through node b");
+    assert_eq!(r.headers()["content-type"], "video/mp4");
+    assert!(!r.bytes().await.unwrap().is_empty());
+    // Once whole segments are listed, ffprobe reads both tracks through node b.
+    let url = b.url("/hls/alice/index.m3u8");
+    eventually(
+        "ffprobe reads h264 + aac through node b",
+        Duration::from_secs(20),
+        || {
+            let url = url.clone();
+            async move { (ffprobe_codecs(&url).await == ["aac", "h264"]).then_some(()) }
+        },
+    )
+    .await;
 
     // A second publisher on another node is refused while a holds the lease.
     let mut second = Publisher::rtmp(b.rtmp, &key);

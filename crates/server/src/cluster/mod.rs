@@ -11,6 +11,7 @@
 //! Depends on chat and channels; they know nothing of it (hooks and traits).
 
 pub mod broker;
+pub mod edge;
 pub mod link;
 pub mod ownership;
 pub mod presence;
@@ -201,6 +202,8 @@ pub struct Cluster {
     pub broker: Arc<RedisBroker>,
     /// Viewer totals over every live node.
     pub viewers: Arc<ClusterViewers>,
+    /// Forwards live HLS requests to the stream's owner.
+    pub edge: edge::Edge,
     link: link::Link,
 }
 
@@ -211,10 +214,12 @@ impl Cluster {
         let broker = Arc::new(RedisBroker::new(link.clone(), fanout));
         let viewers = Arc::new(ClusterViewers::new(config.node_id.clone(), link.clone()));
         tracing::info!(node = %config.node_id, advertise = %config.advertise_http, "cluster mode");
+        let edge = edge::Edge::new(config.node_id.clone());
         Ok(Cluster {
             config,
             broker,
             viewers,
+            edge,
             link,
         })
     }
