@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -21,12 +21,13 @@ use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
 use crate::bus::{first_error, watch_bus};
+use crate::counters::{AudioLevel, Shared};
 use crate::error::{EngineError, make};
-use crate::outputs::{self, Fanout, Output, OutputKind, Stream, lock};
+use crate::outputs::{self, Output, OutputKind, Stream, lock};
 use crate::preview::{self, PreviewFrame};
 use crate::settings::BroadcastSettings;
 use crate::sources::{self, PortalSession};
-use crate::stats::{AudioLevel, OutputRates, OutputStats, StatsEvent, stats_loop};
+use crate::stats::{OutputRates, OutputStats, StatsEvent, stats_loop};
 use crate::{encode, scene};
 
 /// How long the first encoded frame may take before start gives up.
@@ -47,18 +48,6 @@ pub struct StopReport {
     pub outputs: Vec<OutputStats>,
     /// The finished recording, if any.
     pub recording: Option<PathBuf>,
-}
-
-/// Counters and state shared with GStreamer callbacks and the helper threads.
-#[derive(Default)]
-pub(crate) struct Shared {
-    pub(crate) fanout: Arc<Fanout>,
-    pub(crate) frames_encoded: AtomicU64,
-    pub(crate) late_frames: AtomicU64,
-    pub(crate) encoder_skipped: AtomicU64,
-    pub(crate) levels: Mutex<HashMap<String, AudioLevel>>,
-    pub(crate) error: Mutex<Option<EngineError>>,
-    pub(crate) running: AtomicBool,
 }
 
 /// Sets the pipeline to `Null` on every exit path.
