@@ -22,7 +22,9 @@ use tokio::sync::{broadcast, watch};
 
 use crate::bus::{first_error, watch_bus};
 use crate::counters::{AudioLevel, Shared};
-use crate::error::{EngineError, make};
+use aethex_gst::{leaky_queue, make};
+
+use crate::error::EngineError;
 use crate::outputs::{self, Output, OutputKind, Stream, lock};
 use crate::preview::{self, PreviewFrame};
 use crate::settings::BroadcastSettings;
@@ -422,13 +424,9 @@ fn try_start(settings: &BroadcastSettings, encoder: &str) -> Result<Started, Eng
         ..Default::default()
     });
 
-    let tee = make("tee")?;
-    let queue = make("queue")?;
+    let tee = make("tee").build()?;
     // Leaky: if the encoder cannot keep up, skip raw frames instead of stalling capture.
-    queue.set_property_from_str("leaky", "downstream");
-    queue.set_property("max-size-buffers", 3u32);
-    queue.set_property("max-size-bytes", 0u32);
-    queue.set_property("max-size-time", 0u64);
+    let queue = leaky_queue(3).build()?;
     let counter = Arc::clone(&shared);
     queue.connect("overrun", false, move |_| {
         counter.encoder_skipped.fetch_add(1, Ordering::Relaxed);
@@ -437,10 +435,11 @@ fn try_start(settings: &BroadcastSettings, encoder: &str) -> Result<Started, Eng
     let venc = encode::video_encoder(encoder, &settings.encoder)?;
     venc.set_property("name", "video-encoder");
     // Hardware encoders may want NV12; for x264 (I420) this converter is a passthrough.
-    let convert = make("videoconvert")?;
-    let parse = make("h264parse")?;
-    let vcaps = make("capsfilter")?;
-    vcaps.set_property("caps", encode::h264_caps());
+    let convert = make("videoconvert").build()?;
+    let parse = make("h264parse").build()?;
+    let vcaps = make("capsfilter")
+        .property("caps", encode::h264_caps())
+        .build()?;
     let vsink = encoded_sink("video-out", &shared, Stream::Video);
     let video_chain = [
         &tee,
@@ -468,7 +467,7 @@ fn try_start(settings: &BroadcastSettings, encoder: &str) -> Result<Started, Eng
     }
 
     let aenc = encode::audio_encoder(&settings.encoder)?;
-    let aparse = make("aacparse")?;
+    let aparse = make("aacparse").build()?;
     let asink = encoded_sink("audio-out", &shared, Stream::Audio);
     let audio_chain = [&aenc, &aparse, asink.upcast_ref()];
     p.add_many(audio_chain).map_err(build_err)?;

@@ -44,9 +44,10 @@ mod settings;
 mod sources;
 mod stats;
 
+pub use aethex_gst::package_for;
 pub use counters::AudioLevel;
 pub use engine::{Engine, StopReport};
-pub use error::{EngineError, package_for};
+pub use error::EngineError;
 pub use outputs::{OutputError, OutputKind, OutputState};
 pub use preview::PreviewFrame;
 pub use redact::scrub;
