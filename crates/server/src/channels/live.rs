@@ -9,7 +9,16 @@ use crate::state::AppState;
 
 /// Marks `channel` live with its current title; returns the new broadcast id.
 pub async fn start_broadcast(state: &AppState, channel: &ChannelRow) -> Result<i64, ApiError> {
+    // Cluster mode: the stream lease first, so no other node takes it too.
+    let lease = match &state.cluster {
+        Some(cluster) => Some(cluster.claim(&state.db, channel).await?),
+        None => None,
+    };
+    // Also closes a broadcast a dead owner left open.
     let id = store::insert_broadcast(&state.db, channel.id, &channel.title).await?;
+    if let (Some(cluster), Some(lease)) = (&state.cluster, lease) {
+        cluster.attach(&state.db, &lease, id).await?;
+    }
     state.channels.invalidate(&channel.name);
     metrics::gauge!("aethex_live_streams").increment(1.0);
     state.chat.publish(
@@ -31,6 +40,9 @@ pub async fn end_broadcast(
 ) -> Result<(), ApiError> {
     if store::close_broadcast(&state.db, broadcast_id).await? {
         metrics::gauge!("aethex_live_streams").decrement(1.0);
+    }
+    if let Some(cluster) = &state.cluster {
+        cluster.release(&state.db, broadcast_id).await;
     }
     state.channels.invalidate(channel_name);
     let title = store::by_name(&state.db, channel_name)
