@@ -415,7 +415,7 @@ mod tests {
             .build();
         let mut blocked: Option<(gst::Pad, gst::PadProbeId)> = None;
         for src in [&video, &audio] {
-            let sink = gst::ElementFactory::make("fakesink")
+            let sink = aethex_gst::make("fakesink")
                 .property("sync", false)
                 .property("async", false)
                 .build()
