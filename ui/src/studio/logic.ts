@@ -1,21 +1,5 @@
 // Pure studio UI logic (no DOM, no Tauri): tested by logic.test.ts.
-import type { ServerFrame } from "../bindings/ServerFrame";
-import type { Message } from "../bindings/Message";
 import type { StudioErrorView } from "./bindings/StudioErrorView";
-
-/** `h:mm:ss` (or `m:ss` under an hour) for the live timer. */
-export function formatTimer(totalSecs: number): string {
-  const s = Math.max(0, Math.floor(totalSecs));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = String(s % 60).padStart(2, "0");
-  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
-}
-
-/** kbit/s as a short label. */
-export function formatBitrate(kbps: number): string {
-  return kbps >= 1000 ? `${(kbps / 1000).toFixed(1)} Mb/s` : `${Math.round(kbps)} kb/s`;
-}
 
 /** Keeps the last `max` samples. */
 export function pushSample(samples: number[], value: number, max = 60): number[] {
@@ -39,57 +23,10 @@ export function meterPercent(db: number): number {
   return Math.round(Math.min(100, Math.max(0, ((db + 60) / 60) * 100)));
 }
 
-/** The chat panel's state. */
-export interface ChatState {
-  messages: Message[];
-  viewers: number;
-  role: string;
-  slowSeconds: number;
-  modLog: string[];
-  lastError: string | null;
-  live: boolean;
-}
-
-/** An empty chat. */
-export function emptyChat(): ChatState {
-  return { messages: [], viewers: 0, role: "anonymous", slowSeconds: 0, modLog: [], lastError: null, live: false };
-}
-
-/** Keeps at most this many messages in the panel. */
-export const MAX_MESSAGES = 300;
-
-/** Applies one server frame to the chat state (returns a new state). */
-export function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
-  switch (frame.type) {
-    case "hello":
-      return { ...state, role: frame.role, lastError: null };
-    case "history":
-      return { ...state, messages: [...frame.messages].sort((a, b) => Number(a.id) - Number(b.id)) };
-    case "message": {
-      const { type: _t, ...msg } = frame;
-      if (state.messages.some((m) => m.id === msg.id)) return state;
-      const messages = [...state.messages, msg as Message].slice(-MAX_MESSAGES);
-      return { ...state, messages };
-    }
-    case "deleted":
-      return { ...state, messages: state.messages.filter((m) => m.id !== frame.id) };
-    case "viewers":
-      return { ...state, viewers: Number(frame.count) };
-    case "live":
-      return { ...state, live: frame.live };
-    case "slow":
-      return { ...state, slowSeconds: Number(frame.seconds) };
-    case "error":
-      return { ...state, lastError: frame.message };
-    default:
-      return state;
-  }
-}
-
-/** Records a moderation action in the log (newest first, bounded). */
-export function logModeration(state: ChatState, entry: string, now = new Date()): ChatState {
+/** Adds a moderation action to the log (newest first, at most 50 entries). */
+export function logModeration(log: readonly string[], entry: string, now = new Date()): string[] {
   const time = now.toTimeString().slice(0, 8);
-  return { ...state, modLog: [`${time} ${entry}`, ...state.modLog].slice(0, 50) };
+  return [`${time} ${entry}`, ...log].slice(0, 50);
 }
 
 /** A title for an error kind, and what the creator can do about it. */

@@ -13,14 +13,11 @@ import type { RecordingView } from "./bindings/RecordingView";
 import type { ServerStatus } from "./bindings/ServerStatus";
 import type { StatsView } from "./bindings/StatsView";
 import type { StudioSettings } from "./bindings/StudioSettings";
+import { chatReducer, initialChatState, type ChatState } from "../shared/chatState";
+import { formatBitrate, formatDuration } from "../shared/format";
 import {
-  applyFrame,
   asError,
-  type ChatState,
   describeError,
-  emptyChat,
-  formatBitrate,
-  formatTimer,
   logModeration,
   meterPercent,
   previewLoader,
@@ -42,7 +39,8 @@ let profile: Profile | null = null;
 let server: ServerStatus | null = null;
 let live = false;
 let liveSince = 0;
-let chat: ChatState = emptyChat();
+let chat: ChatState = initialChatState();
+let modLog: string[] = [];
 let bitrates: number[] = [];
 let registering = true;
 const failedOutputs = new Set<string>();
@@ -417,7 +415,7 @@ function wireLive(): void {
     }),
   );
   window.setInterval(() => {
-    if (live) $("#live-timer").textContent = formatTimer((Date.now() - liveSince) / 1000);
+    if (live) $("#live-timer").textContent = formatDuration((Date.now() - liveSince) / 1000);
   }, 500);
 }
 
@@ -482,11 +480,11 @@ function renderChat(): void {
     list.append(li);
   }
   if (atBottom) list.scrollTop = list.scrollHeight;
-  $("#viewer-count").textContent = String(chat.viewers);
+  $("#viewer-count").textContent = String(chat.viewers ?? 0);
   $<HTMLInputElement>("#slow").checked = chat.slowSeconds > 0;
   const log = $("#mod-log");
   log.replaceChildren(
-    ...chat.modLog.map((l) => {
+    ...modLog.map((l) => {
       const li = document.createElement("li");
       li.textContent = l;
       return li;
@@ -497,7 +495,7 @@ function renderChat(): void {
 async function moderate(frame: ClientFrame, entry: string): Promise<void> {
   try {
     await invoke("chat_send", { frame });
-    chat = logModeration(chat, entry);
+    modLog = logModeration(modLog, entry);
     renderChat();
   } catch (e) {
     showError(e);
@@ -652,7 +650,7 @@ async function boot(): Promise<void> {
   await listen<StatsView>("stats", (ev) => renderStats(ev.payload));
   await listen<ChatUpdate>("chat", (ev) => {
     const u = ev.payload;
-    if (u.kind === "frame") chat = applyFrame(chat, u.frame);
+    if (u.kind === "frame") chat = chatReducer(chat, { type: "frame", frame: u.frame, now: Date.now() });
     else $("#chat-state").textContent = u.connected ? "" : u.text;
     renderChat();
   });
