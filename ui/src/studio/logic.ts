@@ -1,5 +1,5 @@
 // Pure studio UI logic (no DOM, no Tauri): tested by logic.test.ts.
-import type { StudioErrorView } from "./bindings/StudioErrorView";
+import type { StudioErrorView } from "./ipc";
 
 /** Keeps the last `max` samples. */
 export function pushSample(samples: number[], value: number, max = 60): number[] {
@@ -29,8 +29,12 @@ export function logModeration(log: readonly string[], entry: string, now = new D
   return [`${time} ${entry}`, ...log].slice(0, 50);
 }
 
+/** An error the window shows: one from a command, or `key_rejected` for a destination
+ * that failed while live (from the stats). */
+export type UiError = StudioErrorView | { kind: "key_rejected"; message: string };
+
 /** A title for an error kind, and what the creator can do about it. */
-export function describeError(e: StudioErrorView): { title: string; hint: string } {
+export function describeError(e: UiError): { title: string; hint: string } {
   const hints: Record<string, [string, string]> = {
     unreachable: ["Server unreachable", "Check the address, or use the built-in server."],
     wrong_password: ["Wrong username or password", "Check both and try again."],
