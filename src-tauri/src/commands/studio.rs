@@ -4,7 +4,8 @@ use aethex_client::Secret;
 use aethex_client::chat::ChatEvent;
 use aethex_client::studio::{
     ChatUpdate, DestinationView, EngineFeeds, Profile, RecordingView, ServerStatus, StudioError,
-    StudioSettings, chat_state_text, preview_view, recordings as list_recordings, stats_view,
+    StudioErrorKind, StudioSettings, chat_state_text, preview_view, recordings as list_recordings,
+    stats_view,
 };
 use aethex_proto::chat::ClientFrame;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -313,8 +314,8 @@ pub async fn chat_send(state: State<'_, AppState>, frame: ClientFrame) -> CmdRes
         Some(tx) => tx
             .send(frame)
             .await
-            .map_err(|_| err("chat", "the chat connection is closed")),
-        None => Err(err("chat", "chat is not connected")),
+            .map_err(|_| err(StudioErrorKind::Chat, "the chat connection is closed")),
+        None => Err(err(StudioErrorKind::Chat, "chat is not connected")),
     }
 }
 
@@ -329,12 +330,13 @@ pub fn recordings(dir: String) -> Vec<RecordingView> {
 #[tauri::command]
 #[specta::specta]
 pub fn open_folder(dir: String) -> CmdResult<()> {
-    std::fs::create_dir_all(&dir).map_err(|e| err("state", format!("cannot create {dir}: {e}")))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| err(StudioErrorKind::State, format!("cannot create {dir}: {e}")))?;
     std::process::Command::new("xdg-open")
         .arg(&dir)
         .spawn()
         .map(drop)
-        .map_err(|e| err("state", format!("cannot open {dir}: {e}")))
+        .map_err(|e| err(StudioErrorKind::State, format!("cannot open {dir}: {e}")))
 }
 
 /// Ends any stream cleanly and quits.

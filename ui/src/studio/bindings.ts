@@ -545,14 +545,83 @@ levels: LevelView[];
  */
 error: string | null }
 /**
+ * What went wrong, as the UI tells it apart: it picks the error's title and what the
+ * creator can do about it by this (the UI's table of them fails to compile when one is
+ * missing). Listed in `docs/studio.md`.
+ */
+export type StudioErrorKind = 
+/**
+ * The server did not answer (refused, unknown host, timed out).
+ */
+"unreachable" | 
+/**
+ * Sign-in refused: wrong username or password.
+ */
+"wrong_password" | 
+/**
+ * The session is gone or was never there: sign in (again).
+ */
+"not_signed_in" | 
+/**
+ * Already taken (username, destination name).
+ */
+"conflict" | 
+/**
+ * A value was refused (username, server address, engine settings).
+ */
+"invalid" | 
+/**
+ * Too many attempts: wait.
+ */
+"rate_limited" | 
+/**
+ * Any other answer the server refused with.
+ */
+"server" | 
+/**
+ * A GStreamer element is not installed (the message names the package).
+ */
+"missing_plugin" | 
+/**
+ * A camera or microphone is used by another program.
+ */
+"device_busy" | 
+/**
+ * A camera, microphone or the screen cannot be opened.
+ */
+"device" | 
+/**
+ * The broadcast pipeline failed.
+ */
+"engine" | 
+/**
+ * The OS keyring cannot be opened or used.
+ */
+"keyring" | 
+/**
+ * The built-in server did not start or stopped.
+ */
+"local_server" | 
+/**
+ * No server chosen yet.
+ */
+"no_server" | 
+/**
+ * The creator's chat connection is not open.
+ */
+"chat" | 
+/**
+ * The request does not fit what the studio is doing now.
+ */
+"state"
+/**
  * An error the UI shows: a kind the UI can act on plus a sentence for the creator.
  */
 export type StudioErrorView = { 
 /**
- * `unreachable`, `wrong_password`, `conflict`, `invalid`, `not_signed_in`,
- * `missing_plugin`, `device_busy`, `device`, `keyring`, `engine`, `state`.
+ * What went wrong, as the UI tells it apart.
  */
-kind: string; 
+kind: StudioErrorKind; 
 /**
  * What happened and what to do.
  */

@@ -2,7 +2,7 @@
 // each `@ts-expect-error` line must fail to compile, and tsc fails if it ever compiles,
 // so the generated bindings really catch wrong command names, arguments and payloads.
 import { defaultSettings } from "./fixtures";
-import { commands, events } from "./ipc";
+import { commands, events, type StudioErrorKind, type StudioErrorView } from "./ipc";
 
 /** Never called: only its types matter. */
 export async function ipcTypeChecks(): Promise<void> {
@@ -34,4 +34,14 @@ export async function ipcTypeChecks(): Promise<void> {
   await events.stats.listen((e) => void e.payload.kbps);
   // @ts-expect-error: a preview announcement carries `seq`, not the JPEG
   await events.preview.listen((e) => void e.payload.jpeg);
+
+  // Error kinds are the Rust enum's, and a table over them must name every one.
+  const known: StudioErrorView = { kind: "wrong_password", message: "m" };
+  void known;
+  // @ts-expect-error: the studio never reports a kind called "oops"
+  const unknown: StudioErrorKind = "oops";
+  void unknown;
+  // @ts-expect-error: a Record over the kinds that misses some does not compile
+  const partial: Record<StudioErrorKind, string> = { unreachable: "Server unreachable" };
+  void partial;
 }

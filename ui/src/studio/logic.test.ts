@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   asError,
   describeError,
+  type UiError,
   logModeration,
   meterPercent,
   previewLoader,
@@ -60,7 +61,8 @@ describe("errors and validation", () => {
   it("explains error kinds", () => {
     expect(describeError({ kind: "unreachable", message: "x" }).title).toBe("Server unreachable");
     expect(describeError({ kind: "missing_plugin", message: "x" }).hint).toMatch(/package/);
-    expect(describeError({ kind: "nope", message: "x" }).title).toBe("Something went wrong");
+    expect(describeError({ kind: "state", message: "x" }).title).toBe("Something went wrong");
+    expect(describeError({ kind: "nope", message: "x" } as unknown as UiError).title).toBe("Something went wrong");
   });
   it("normalises thrown values", () => {
     expect(asError({ kind: "wrong_password", message: "m" }).kind).toBe("wrong_password");

@@ -1,5 +1,5 @@
 // Pure studio UI logic (no DOM, no Tauri): tested by logic.test.ts.
-import type { StudioErrorView } from "./ipc";
+import type { StudioErrorKind, StudioErrorView } from "./ipc";
 
 /** Keeps the last `max` samples. */
 export function pushSample(samples: number[], value: number, max = 60): number[] {
@@ -29,33 +29,49 @@ export function logModeration(log: readonly string[], entry: string, now = new D
   return [`${time} ${entry}`, ...log].slice(0, 50);
 }
 
-/** An error the window shows: one from a command, or `key_rejected` for a destination
- * that failed while live (from the stats). */
-export type UiError = StudioErrorView | { kind: "key_rejected"; message: string };
+/** An error kind the window tells apart: one a command reports, or `key_rejected` for a
+ * destination that failed while live (seen in the stats). */
+export type UiErrorKind = StudioErrorKind | "key_rejected";
+
+/** An error the window shows. */
+export interface UiError {
+  kind: UiErrorKind;
+  message: string;
+}
+
+/** Kinds the creator can do nothing specific about: the sentence says it all. */
+const PLAIN: [string, string] = ["Something went wrong", ""];
+
+/** A title and a hint for every kind: a kind added in Rust fails to compile here. */
+const ERROR_TEXT: Record<UiErrorKind, [string, string]> = {
+  unreachable: ["Server unreachable", "Check the address, or use the built-in server."],
+  wrong_password: ["Wrong username or password", "Check both and try again."],
+  not_signed_in: ["Signed out", "Sign in again."],
+  conflict: ["Already taken", "Pick another username."],
+  invalid: ["Not accepted", "Fix the highlighted value."],
+  rate_limited: ["Too many attempts", "Wait a moment and try again."],
+  server: PLAIN,
+  missing_plugin: ["GStreamer plugin missing", "Install the named package, then try again."],
+  device_busy: ["Device busy", "Close the other app using it, or pick another source."],
+  device: ["Device unavailable", "Check it is connected, or pick another source."],
+  engine: ["Broadcast problem", "Check the sources and settings."],
+  keyring: ["Keyring unavailable", "Unlock your desktop keyring (Secret Service)."],
+  local_server: PLAIN,
+  no_server: PLAIN,
+  chat: ["Chat unavailable", "It reconnects by itself; try again in a moment."],
+  state: PLAIN,
+  key_rejected: ["Destination failed", "Check or rotate that destination's stream key."],
+};
 
 /** A title for an error kind, and what the creator can do about it. */
 export function describeError(e: UiError): { title: string; hint: string } {
-  const hints: Record<string, [string, string]> = {
-    unreachable: ["Server unreachable", "Check the address, or use the built-in server."],
-    wrong_password: ["Wrong username or password", "Check both and try again."],
-    conflict: ["Already taken", "Pick another username."],
-    invalid: ["Not accepted", "Fix the highlighted value."],
-    not_signed_in: ["Signed out", "Sign in again."],
-    missing_plugin: ["GStreamer plugin missing", "Install the named package, then try again."],
-    device_busy: ["Device busy", "Close the other app using it, or pick another source."],
-    device: ["Device unavailable", "Check it is connected, or pick another source."],
-    keyring: ["Keyring unavailable", "Unlock your desktop keyring (Secret Service)."],
-    rate_limited: ["Too many attempts", "Wait a moment and try again."],
-    key_rejected: ["Destination failed", "Check or rotate that destination's stream key."],
-    engine: ["Broadcast problem", "Check the sources and settings."],
-    chat: ["Chat unavailable", "It reconnects by itself; try again in a moment."],
-  };
-  const [title, hint] = hints[e.kind] ?? ["Something went wrong", ""];
+  // Only a value that did not come through the typed IPC could miss the table.
+  const [title, hint] = ERROR_TEXT[e.kind] ?? PLAIN;
   return { title, hint };
 }
 
-/** Turns whatever a Tauri command threw into a StudioErrorView. */
-export function asError(e: unknown): StudioErrorView {
+/** Turns whatever a Tauri command threw into an error to show. */
+export function asError(e: unknown): UiError {
   if (e && typeof e === "object" && "kind" in e && "message" in e) return e as StudioErrorView;
   return { kind: "state", message: String(e) };
 }

@@ -75,7 +75,7 @@ async fn unreachable_server_is_reported_as_such() {
         .await
         .expect_err("nothing listens on port 9");
     let view = err.view();
-    assert_eq!(view.kind, "unreachable");
+    assert_eq!(view.kind, StudioErrorKind::Unreachable);
     assert!(view.message.contains("cannot reach"), "{}", view.message);
 }
 
@@ -104,7 +104,7 @@ async fn creator_journey_on_the_built_in_server() {
     let wrong = within(studio.authenticate("creator_1", &Secret::new("nope nope"), false))
         .await
         .expect_err("wrong password");
-    assert_eq!(wrong.view().kind, "wrong_password");
+    assert_eq!(wrong.view().kind, StudioErrorKind::WrongPassword);
 
     let profile = within(studio.update_profile("Creator One", "I stream tests"))
         .await
@@ -154,7 +154,7 @@ async fn creator_journey_on_the_built_in_server() {
     let ch = within(api.channel(name)).await.expect("channel");
     assert_eq!(ch.title, "First stream");
     let err = within(studio.sign_out()).await.expect_err("live");
-    assert_eq!(err.view().kind, "state");
+    assert_eq!(err.view().kind, StudioErrorKind::State);
     within(studio.end_stream()).await.expect("end");
     assert!(!studio.is_live());
     let ports = studio.local_ports().expect("ports");
@@ -170,6 +170,24 @@ async fn creator_journey_on_the_built_in_server() {
         Some("Creator One")
     );
     within(studio.shutdown()).await;
+}
+
+/// The UI matches on these names (ui/src/studio/logic.ts; the generated type makes a
+/// missing one a compile error there).
+#[test]
+fn error_kinds_travel_as_snake_case() {
+    for (kind, name) in [
+        (StudioErrorKind::WrongPassword, "wrong_password"),
+        (StudioErrorKind::NotSignedIn, "not_signed_in"),
+        (StudioErrorKind::MissingPlugin, "missing_plugin"),
+        (StudioErrorKind::LocalServer, "local_server"),
+        (StudioErrorKind::Chat, "chat"),
+    ] {
+        assert_eq!(serde_json::to_value(kind).expect("json"), name);
+        let view = serde_json::json!({"kind": name, "message": "m"});
+        let back: StudioErrorView = serde_json::from_value(view).expect("parse");
+        assert_eq!(back.kind, kind);
+    }
 }
 
 #[test]

@@ -224,13 +224,53 @@ pub struct RecordingView {
     pub size_mb: f64,
 }
 
+/// What went wrong, as the UI tells it apart: it picks the error's title and what the
+/// creator can do about it by this (the UI's table of them fails to compile when one is
+/// missing). Listed in `docs/studio.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum StudioErrorKind {
+    /// The server did not answer (refused, unknown host, timed out).
+    Unreachable,
+    /// Sign-in refused: wrong username or password.
+    WrongPassword,
+    /// The session is gone or was never there: sign in (again).
+    NotSignedIn,
+    /// Already taken (username, destination name).
+    Conflict,
+    /// A value was refused (username, server address, engine settings).
+    Invalid,
+    /// Too many attempts: wait.
+    RateLimited,
+    /// Any other answer the server refused with.
+    Server,
+    /// A GStreamer element is not installed (the message names the package).
+    MissingPlugin,
+    /// A camera or microphone is used by another program.
+    DeviceBusy,
+    /// A camera, microphone or the screen cannot be opened.
+    Device,
+    /// The broadcast pipeline failed.
+    Engine,
+    /// The OS keyring cannot be opened or used.
+    Keyring,
+    /// The built-in server did not start or stopped.
+    LocalServer,
+    /// No server chosen yet.
+    NoServer,
+    /// The creator's chat connection is not open.
+    Chat,
+    /// The request does not fit what the studio is doing now.
+    State,
+}
+
 /// An error the UI shows: a kind the UI can act on plus a sentence for the creator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct StudioErrorView {
-    /// `unreachable`, `wrong_password`, `conflict`, `invalid`, `not_signed_in`,
-    /// `missing_plugin`, `device_busy`, `device`, `keyring`, `engine`, `state`.
-    pub kind: String,
+    /// What went wrong, as the UI tells it apart.
+    pub kind: StudioErrorKind,
     /// What happened and what to do.
     pub message: String,
 }
