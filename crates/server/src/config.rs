@@ -94,6 +94,64 @@ pub struct Config {
     #[arg(long, env = "AETHEX_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
 
+    /// Cluster mode: Redis that carries chat, presence and cache
+    /// invalidations between nodes (`redis://host:port/db`). Needs PostgreSQL.
+    #[arg(
+        long,
+        env = "AETHEX_REDIS_URL",
+        hide_env_values = true,
+        help_heading = "Cluster"
+    )]
+    pub redis_url: Option<String>,
+
+    /// Cluster mode: S3-compatible endpoint for finished media (`https://s3.example.com`).
+    #[arg(long, env = "AETHEX_S3_ENDPOINT", help_heading = "Cluster")]
+    pub s3_endpoint: Option<String>,
+
+    /// Bucket for finished media (segments, init segments, VOD playlists).
+    #[arg(long, env = "AETHEX_S3_BUCKET", help_heading = "Cluster")]
+    pub s3_bucket: Option<String>,
+
+    /// Region sent to the S3 endpoint.
+    #[arg(
+        long,
+        env = "AETHEX_S3_REGION",
+        default_value = "us-east-1",
+        help_heading = "Cluster"
+    )]
+    pub s3_region: String,
+
+    /// S3 access key id (prefer the environment variable).
+    #[arg(
+        long,
+        env = "AETHEX_S3_ACCESS_KEY",
+        hide_env_values = true,
+        help_heading = "Cluster"
+    )]
+    pub s3_access_key: Option<String>,
+
+    /// S3 secret key (prefer the environment variable; never logged).
+    #[arg(
+        long,
+        env = "AETHEX_S3_SECRET_KEY",
+        hide_env_values = true,
+        help_heading = "Cluster"
+    )]
+    pub s3_secret_key: Option<String>,
+
+    /// Base URL viewers fetch finished media from (a CDN or the bucket's public URL).
+    #[arg(long, env = "AETHEX_PUBLIC_MEDIA_URL", help_heading = "Cluster")]
+    pub public_media_url: Option<String>,
+
+    /// This node's name in the cluster (default: host name + random suffix).
+    #[arg(long, env = "AETHEX_NODE_ID", help_heading = "Cluster")]
+    pub node_id: Option<String>,
+
+    /// Address other nodes reach this node's HTTP listener on (default: `--http`
+    /// when it is not a wildcard address).
+    #[arg(long, env = "AETHEX_ADVERTISE_HTTP", help_heading = "Cluster")]
+    pub advertise_http: Option<SocketAddr>,
+
     /// Stop cleanly when standard input closes: a parent that starts this server (the
     /// studio's built-in server) keeps a pipe open, so the server never outlives it.
     #[arg(long, env = "AETHEX_EXIT_WITH_STDIN", default_value_t = false)]
@@ -146,6 +204,14 @@ impl std::fmt::Debug for Config {
             .field("rate_limit", &self.rate_limit)
             .field("session_days", &self.session_days)
             .field("secure_cookies", &self.secure_cookies)
+            .field("redis_url", &self.redis_url.as_ref().map(|u| redact_url(u)))
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("s3_bucket", &self.s3_bucket)
+            .field("s3_access_key", &self.s3_access_key.as_ref().map(|_| "***"))
+            .field("s3_secret_key", &self.s3_secret_key.as_ref().map(|_| "***"))
+            .field("public_media_url", &self.public_media_url)
+            .field("node_id", &self.node_id)
+            .field("advertise_http", &self.advertise_http)
             .finish_non_exhaustive()
     }
 }
@@ -177,7 +243,13 @@ mod tests {
         assert_eq!(redact_url("sqlite:///tmp/a.db"), "sqlite:///tmp/a.db");
         let mut c = Config::for_tests("/tmp/x");
         c.database_url = Some("postgres://me:hunter2@db/x".into());
-        assert!(!format!("{c:?}").contains("hunter2"));
+        c.redis_url = Some("redis://:hunter3@cache:6379/0".into());
+        c.s3_access_key = Some("AKIAHUNTER4".into());
+        c.s3_secret_key = Some("hunter5".into());
+        let shown = format!("{c:?}");
+        for secret in ["hunter2", "hunter3", "HUNTER4", "hunter5"] {
+            assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+        }
     }
 
     #[test]
@@ -189,6 +261,15 @@ mod tests {
             ("http", "AETHEX_HTTP"),
             ("rtmp", "AETHEX_RTMP"),
             ("database_url", "AETHEX_DATABASE_URL"),
+            ("redis_url", "AETHEX_REDIS_URL"),
+            ("s3_endpoint", "AETHEX_S3_ENDPOINT"),
+            ("s3_bucket", "AETHEX_S3_BUCKET"),
+            ("s3_region", "AETHEX_S3_REGION"),
+            ("s3_access_key", "AETHEX_S3_ACCESS_KEY"),
+            ("s3_secret_key", "AETHEX_S3_SECRET_KEY"),
+            ("public_media_url", "AETHEX_PUBLIC_MEDIA_URL"),
+            ("node_id", "AETHEX_NODE_ID"),
+            ("advertise_http", "AETHEX_ADVERTISE_HTTP"),
         ] {
             let arg = cmd
                 .get_arguments()

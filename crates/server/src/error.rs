@@ -53,6 +53,10 @@ pub enum ApiError {
     /// Too many requests; retry after the given time.
     #[error("too many requests, try again in {} s", .0.as_secs().max(1))]
     RateLimited(Duration),
+    /// A node this request depends on cannot answer now (cluster: the
+    /// stream's owner); retry shortly. 503 `unavailable` with `Retry-After: 1`.
+    #[error("{0}")]
+    Unavailable(String),
     /// Anything unexpected: logged in full, never sent to the client.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -75,6 +79,7 @@ impl ApiError {
             }
             ApiError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -107,8 +112,13 @@ impl IntoResponse for ApiError {
             },
         };
         let mut res = (status, axum::Json(body)).into_response();
-        if let ApiError::RateLimited(after) = &self {
-            let secs = after.as_secs().max(1).to_string();
+        let retry = match &self {
+            ApiError::RateLimited(after) => Some(after.as_secs().max(1)),
+            ApiError::Unavailable(_) => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry {
+            let secs = secs.to_string();
             if let Ok(v) = HeaderValue::from_str(&secs) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
             }

@@ -7,8 +7,11 @@ pub mod auth;
 pub mod authz;
 pub mod channels;
 pub mod chat;
+pub mod cluster;
 pub mod config;
 pub mod db;
+#[cfg(test)]
+mod dependencies;
 pub mod error;
 pub mod hls;
 pub mod http;
@@ -48,7 +51,10 @@ pub fn app(state: AppState) -> Router {
         .merge(chat::ws_router())
         .route("/healthz", get(healthz))
         .route("/metrics", get(http::metrics::render))
-        .merge(hls::router())
+        .merge(hls::router().layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cluster::edge::forward,
+        )))
         .merge(vod::router())
         .merge(web::router(&web_dir))
         .fallback(not_found)
@@ -86,11 +92,14 @@ impl Server {
     pub async fn bind(config: Config) -> anyhow::Result<Self> {
         let http = TcpListener::bind(config.http).await?;
         let rtmp = TcpListener::bind(config.rtmp).await?;
-        let state = AppState::new(config).await?;
+        let state = AppState::start(config, http.local_addr()?).await?;
         // Broadcasts left open by a crash are over: nobody is publishing yet.
-        let closed = channels::store::close_all_broadcasts(&state.db).await?;
-        if closed > 0 {
-            tracing::warn!(closed, "closed broadcasts left open by an unclean stop");
+        // (In a cluster other nodes may be: there a broadcast ends with its node.)
+        if state.cluster.is_none() {
+            let closed = channels::store::close_all_broadcasts(&state.db).await?;
+            if closed > 0 {
+                tracing::warn!(closed, "closed broadcasts left open by an unclean stop");
+            }
         }
         Ok(Server { state, http, rtmp })
     }

@@ -1,5 +1,6 @@
 //! Shared application state handed to every handler.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,9 +8,11 @@ use std::time::Duration;
 use crate::auth::LoginThrottle;
 use crate::channels::cache::ChannelCache;
 use crate::chat::ChatHub;
-use crate::chat::hub::LocalBroker;
+use crate::chat::hub::{Broker, LocalBroker};
+use crate::cluster::{Cluster, ClusterConfig};
 use crate::config::Config;
 use crate::db::Db;
+use crate::hls::live::LiveRegistry;
 
 /// Everything a handler may need; cheap to clone (all fields are shared).
 #[derive(Clone, Debug)]
@@ -27,30 +30,51 @@ pub struct AppState {
     /// Chat fan-out and presence.
     pub chat: Arc<ChatHub>,
     /// Channels on air right now (and just-ended ones, briefly).
-    pub live: Arc<crate::ingest::LiveRegistry>,
+    pub live: Arc<LiveRegistry>,
+    /// Cluster membership (`--redis-url`); `None` on a single node.
+    pub cluster: Option<Arc<Cluster>>,
 }
 
 impl AppState {
-    /// Connects the database and prepares the data directory.
+    /// Connects the database and prepares the data directory (single node
+    /// unless the config asks for cluster mode on the default HTTP address).
     pub async fn new(config: Config) -> anyhow::Result<Self> {
+        let http = config.http;
+        Self::start(config, http).await
+    }
+
+    /// Connects the database (and, in cluster mode, Redis) for a server whose
+    /// HTTP listener is bound at `http`, and joins the cluster.
+    pub async fn start(config: Config, http: SocketAddr) -> anyhow::Result<Self> {
         let data_dir = config.data_dir();
         std::fs::create_dir_all(&data_dir)?;
         let db = Db::connect(&config.database_url()).await?;
-        Ok(Self::with_db(config, data_dir, db))
+        let Some(cluster) = ClusterConfig::from_config(&config, db.backend, http)? else {
+            return Ok(Self::with_db(config, data_dir, db));
+        };
+        let fanout = Duration::from_millis(config.chat_fanout_window_ms);
+        let cluster = Arc::new(Cluster::connect(cluster, fanout).await?);
+        let mut state = Self::with_broker(config, data_dir, db, cluster.broker.clone());
+        cluster.join(&state);
+        state.cluster = Some(cluster);
+        Ok(state)
     }
 
-    /// State over an already connected database.
+    /// State over an already connected database (single node).
     pub fn with_db(config: Config, data_dir: PathBuf, db: Db) -> Self {
+        let broker = Arc::new(LocalBroker::new(Duration::from_millis(
+            config.chat_fanout_window_ms,
+        )));
+        Self::with_broker(config, data_dir, db, broker)
+    }
+
+    /// State whose chat goes through `broker`.
+    pub fn with_broker(config: Config, data_dir: PathBuf, db: Db, broker: Arc<dyn Broker>) -> Self {
         // Install the metrics recorder before anything records.
         let _ = crate::http::metrics::handle();
         let chat = Arc::new(
-            ChatHub::with_broker(
-                Arc::new(LocalBroker::new(Duration::from_millis(
-                    config.chat_fanout_window_ms,
-                ))),
-                config.chat_rate_limit,
-            )
-            .with_idle_timeout(Duration::from_secs(config.chat_idle_timeout.max(3))),
+            ChatHub::with_broker(broker, config.chat_rate_limit)
+                .with_idle_timeout(Duration::from_secs(config.chat_idle_timeout.max(3))),
         );
         AppState {
             db,
@@ -60,6 +84,7 @@ impl AppState {
             channels: Arc::new(ChannelCache::default()),
             chat,
             live: Arc::default(),
+            cluster: None,
         }
     }
 }

@@ -4,11 +4,21 @@
 use aethex_proto::ServerFrame;
 
 use super::store::{self, ChannelRow};
-use crate::error::ApiError;
 use crate::state::AppState;
 
+/// Why a live-state transition could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveStateError {
+    /// The broadcasts row or the channel could not be read or written.
+    #[error("storing the live state failed")]
+    Store(#[from] sqlx::Error),
+}
+
 /// Marks `channel` live with its current title; returns the new broadcast id.
-pub async fn start_broadcast(state: &AppState, channel: &ChannelRow) -> Result<i64, ApiError> {
+pub async fn start_broadcast(
+    state: &AppState,
+    channel: &ChannelRow,
+) -> Result<i64, LiveStateError> {
     let id = store::insert_broadcast(&state.db, channel.id, &channel.title).await?;
     state.channels.invalidate(&channel.name);
     metrics::gauge!("aethex_live_streams").increment(1.0);
@@ -28,7 +38,7 @@ pub async fn end_broadcast(
     state: &AppState,
     channel_name: &str,
     broadcast_id: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), LiveStateError> {
     if store::close_broadcast(&state.db, broadcast_id).await? {
         metrics::gauge!("aethex_live_streams").decrement(1.0);
     }

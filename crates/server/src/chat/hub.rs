@@ -43,8 +43,10 @@ pub struct Event {
     pub control: Option<Control>,
 }
 
-/// State changes connections react to individually.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// State changes connections react to individually (serialised when a
+/// shared broker carries them to other nodes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Control {
     /// `user_id`'s messages are refused until `until` (Unix ms; `None` = banned).
     Restricted {
@@ -69,7 +71,31 @@ pub trait Broker: Send + Sync + std::fmt::Debug + 'static {
     fn subscribe(&self, channel: &str) -> broadcast::Receiver<Event>;
     /// Forgets channels without subscribers (called periodically).
     fn prune(&self);
+    /// Delivers `event` to this node's subscribers only: for what every node
+    /// works out for itself (e.g. cluster-wide viewer totals).
+    fn publish_local(&self, channel: &str, event: Event) {
+        self.publish(channel, event);
+    }
+    /// Publishes `events` in order and resolves once their place in every
+    /// node's order is fixed (a shared broker: acknowledged by its server).
+    fn publish_ordered(&self, events: Vec<(Arc<str>, Event)>) -> BoxFuture<'static, ()> {
+        for (channel, event) in events {
+            self.publish(&channel, event);
+        }
+        Box::pin(std::future::ready(()))
+    }
+    /// Whether other server nodes see what is published here.
+    fn is_shared(&self) -> bool {
+        false
+    }
+    /// Channels with at least one subscriber on this node.
+    fn channels(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
+
+/// A boxed future, as [`Broker::publish_ordered`] returns.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// One channel's ring and the events waiting for the end of its window.
 #[derive(Debug)]
@@ -185,6 +211,14 @@ impl Broker for LocalBroker {
 
     fn prune(&self) {
         lock(&self.topics).retain(|_, t| t.tx.receiver_count() > 0 || t.armed);
+    }
+
+    fn channels(&self) -> Vec<String> {
+        lock(&self.topics)
+            .iter()
+            .filter(|(_, t)| t.tx.receiver_count() > 0)
+            .map(|(name, _)| name.clone())
+            .collect()
     }
 }
 

@@ -31,7 +31,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use hub::{Broker, Event, LocalBroker};
 use moderation::Pacer;
-use presence::Presence;
+use presence::{Presence, ViewerTotals};
 use writer::Writer;
 
 /// Every way a chat action can be refused. Over WebSocket it becomes an
@@ -150,7 +150,6 @@ impl From<ChatError> for ApiError {
 }
 
 /// Fan-out point for chat events and presence, shared by every feature.
-#[derive(Debug)]
 pub struct ChatHub {
     broker: Arc<dyn Broker>,
     presence: Arc<Presence>,
@@ -161,6 +160,22 @@ pub struct ChatHub {
     pub pacer: Pacer,
     shutdown: CancellationToken,
     idle_timeout: Duration,
+    totals: OnceLock<Arc<dyn ViewerTotals>>,
+    on_terms_change: OnceLock<TermsHook>,
+}
+
+/// Told the channel id whose blocked terms changed (cluster: other nodes).
+pub type TermsHook = Box<dyn Fn(i64) + Send + Sync>;
+
+impl std::fmt::Debug for ChatHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatHub")
+            .field("broker", &self.broker)
+            .field("presence", &self.presence)
+            .field("totals", &self.totals.get())
+            .field("idle_timeout", &self.idle_timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for ChatHub {
@@ -187,7 +202,25 @@ impl ChatHub {
             pacer: Pacer::new(rate_limit),
             shutdown: CancellationToken::new(),
             idle_timeout: ws::IDLE_TIMEOUT,
+            totals: OnceLock::new(),
+            on_terms_change: OnceLock::new(),
         }
+    }
+
+    /// Viewer counts come from `totals` (e.g. summed over cluster nodes),
+    /// which also announces them; set once, before serving.
+    pub fn set_viewer_totals(&self, totals: Arc<dyn ViewerTotals>) {
+        let _ = self.totals.set(totals);
+    }
+
+    /// Called after this node changes a channel's blocked terms; set once.
+    pub fn on_terms_change(&self, hook: TermsHook) {
+        let _ = self.on_terms_change.set(hook);
+    }
+
+    /// The broker events go through.
+    pub fn broker(&self) -> &Arc<dyn Broker> {
+        &self.broker
     }
 
     /// Sets how long a silent client stays connected (pings every third).
@@ -203,16 +236,15 @@ impl ChatHub {
 
     /// Sends `frame` to every chat client of `channel` (serialised once).
     pub fn publish(&self, channel: &str, frame: ServerFrame) {
-        match serde_json::to_string(&frame) {
-            Ok(json) => self.broker.publish(
-                channel,
-                Event {
-                    frame: Some(Utf8Bytes::from(json)),
-                    message_id: None,
-                    control: None,
-                },
-            ),
-            Err(e) => tracing::error!(error = %e, "serialising a chat frame failed"),
+        if let Some(event) = frame_event(&frame) {
+            self.broker.publish(channel, event);
+        }
+    }
+
+    /// Sends `frame` to this node's chat clients of `channel` only.
+    pub fn publish_local(&self, channel: &str, frame: ServerFrame) {
+        if let Some(event) = frame_event(&frame) {
+            self.broker.publish_local(channel, event);
         }
     }
 
@@ -226,9 +258,14 @@ impl ChatHub {
         self.broker.subscribe(channel)
     }
 
-    /// Distinct people watching `channel` right now.
+    /// Distinct people watching `channel` right now (every node's, in
+    /// cluster mode).
     pub fn viewer_count(&self, channel: &str) -> u64 {
-        self.presence.count(channel)
+        let local = self.presence.count(channel);
+        match self.totals.get() {
+            Some(t) => t.total(channel).unwrap_or(local),
+            None => local,
+        }
     }
 
     /// The presence table.
@@ -278,8 +315,17 @@ impl ChatHub {
         Ok(terms)
     }
 
-    /// Forgets the cached terms of a channel after a change.
+    /// Forgets the cached terms of a channel after a change (and tells
+    /// other nodes, in cluster mode).
     pub fn invalidate_terms(&self, channel_id: i64) {
+        self.invalidate_terms_local(channel_id);
+        if let Some(hook) = self.on_terms_change.get() {
+            hook(channel_id);
+        }
+    }
+
+    /// Forgets the cached terms of a channel on this node only.
+    pub fn invalidate_terms_local(&self, channel_id: i64) {
         self.lock_terms().remove(&channel_id);
     }
 
@@ -297,11 +343,29 @@ async fn tick(hub: Weak<ChatHub>, stop: CancellationToken) {
             _ = every.tick() => {}
         }
         let Some(hub) = hub.upgrade() else { return };
-        for (channel, count) in hub.presence.changes() {
-            hub.publish(&channel, ServerFrame::Viewers { count });
+        let changes = hub.presence.changes();
+        // With cluster totals the cluster announces (sums, not this node's count).
+        if hub.totals.get().is_none() {
+            for (channel, count) in changes {
+                hub.publish(&channel, ServerFrame::Viewers { count });
+            }
         }
         hub.broker.prune();
         hub.pacer.prune();
+    }
+}
+
+fn frame_event(frame: &ServerFrame) -> Option<Event> {
+    match serde_json::to_string(frame) {
+        Ok(json) => Some(Event {
+            frame: Some(Utf8Bytes::from(json)),
+            message_id: None,
+            control: None,
+        }),
+        Err(e) => {
+            tracing::error!(error = %e, "serialising a chat frame failed");
+            None
+        }
     }
 }
 

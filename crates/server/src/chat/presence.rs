@@ -43,6 +43,13 @@ struct ChannelViewers {
     announced: u64,
 }
 
+/// Viewer totals counted somewhere else (cluster mode: summed over every
+/// node); `None` when unknown yet, and the node's own count is shown.
+pub trait ViewerTotals: Send + Sync + std::fmt::Debug + 'static {
+    /// The total for `channel` (asking marks it wanted, so it is kept fresh).
+    fn total(&self, channel: &str) -> Option<u64>;
+}
+
 /// Open connections per channel and person.
 #[derive(Debug, Default)]
 pub struct Presence {
@@ -101,6 +108,15 @@ impl Presence {
         self.lock()
             .get(channel)
             .map_or(0, |c| c.connections.len() as u64)
+    }
+
+    /// Every channel with someone in it now, and its count.
+    pub fn snapshot(&self) -> Vec<(String, u64)> {
+        self.lock()
+            .iter()
+            .filter(|(_, c)| !c.connections.is_empty())
+            .map(|(name, c)| (name.clone(), c.connections.len() as u64))
+            .collect()
     }
 
     /// Channels whose count changed since the last call, with the new count;

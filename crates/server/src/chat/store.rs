@@ -23,7 +23,17 @@ const INSERT_CHUNK: usize = 100;
 
 /// Inserts `rows` in one transaction; returns their ids in the same order.
 pub async fn insert_batch(db: &Db, rows: &[NewMessage]) -> Result<Vec<i64>, sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
+    let mut conn = db.pool.acquire().await?;
+    insert_batch_on(&mut conn, rows).await
+}
+
+/// [`insert_batch`] on a connection the caller holds (e.g. one holding a lock).
+pub async fn insert_batch_on(
+    conn: &mut sqlx::AnyConnection,
+    rows: &[NewMessage],
+) -> Result<Vec<i64>, sqlx::Error> {
+    use sqlx::Connection;
+    let mut tx = conn.begin().await?;
     let mut ids = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(INSERT_CHUNK) {
         let mut sql =
@@ -86,6 +96,29 @@ pub async fn recent(
     )
     .bind(channel_id)
     .bind(before.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.reverse();
+    Ok(rows.into_iter().map(to_message).collect())
+}
+
+/// Messages after `after` (a resuming client's last seen id), oldest first,
+/// deleted ones left out: the newest `limit` of them when more are waiting.
+pub async fn after(
+    db: &Db,
+    channel_id: i64,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Message>, sqlx::Error> {
+    let mut rows: Vec<MessageRow> = sqlx::query_as(
+        "SELECT m.id, u.username, m.text, m.sent_at FROM chat_messages m \
+         JOIN users u ON u.id = m.user_id \
+         WHERE m.channel_id = $1 AND m.deleted_at IS NULL AND m.id > $2 \
+         ORDER BY m.id DESC LIMIT $3",
+    )
+    .bind(channel_id)
+    .bind(after)
     .bind(limit)
     .fetch_all(&db.pool)
     .await?;

@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::hub::{Broker, Event};
 use super::store::{self, NewMessage};
-use crate::db::{Db, now_ms, rfc3339};
+use crate::db::{Backend, Db, now_ms, rfc3339};
 
 /// Messages waiting for the writer before senders wait for room.
 pub const QUEUE_CAPACITY: usize = 8192;
@@ -65,6 +65,10 @@ impl Writer {
 }
 
 async fn run(db: Db, broker: Arc<dyn Broker>, mut rx: mpsc::Receiver<Submission>) {
+    // Several nodes share the store and the broker: the id order must be the
+    // publication order on every node, so inserting and publishing a batch
+    // happen under one cluster-wide lock.
+    let ordered = broker.is_shared() && db.backend == Backend::Postgres;
     let mut batch: Vec<Submission> = Vec::with_capacity(MAX_BATCH);
     let mut last_ms = 0;
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
@@ -78,12 +82,24 @@ async fn run(db: Db, broker: Arc<dyn Broker>, mut rx: mpsc::Receiver<Submission>
                 ..s.message.clone()
             })
             .collect();
-        match store::insert_batch(&db, &rows).await {
+        let stored = if ordered {
+            commit_in_order(&db, &*broker, &batch, &rows).await
+        } else {
+            let stored = store::insert_batch(&db, &rows).await;
+            if let Ok(ids) = &stored
+                && ids.len() == batch.len()
+            {
+                for (channel, event) in events(&batch, ids, &rows) {
+                    broker.publish(&channel, event);
+                }
+            }
+            stored
+        };
+        match stored {
             Ok(ids) if ids.len() == batch.len() => {
                 metrics::counter!("aethex_chat_messages_total").increment(ids.len() as u64);
                 metrics::histogram!("aethex_chat_batch_size").record(ids.len() as f64);
-                for (s, (id, row)) in batch.drain(..).zip(ids.into_iter().zip(rows)) {
-                    publish(&*broker, &s, id, row);
+                for (s, id) in batch.drain(..).zip(ids) {
                     let _ = s.done.send(Ok(id));
                 }
             }
@@ -106,22 +122,66 @@ async fn run(db: Db, broker: Arc<dyn Broker>, mut rx: mpsc::Receiver<Submission>
     }
 }
 
-fn publish(broker: &dyn Broker, s: &Submission, id: i64, row: NewMessage) {
+/// PostgreSQL advisory lock key held while a batch is inserted and published
+/// ("AETHEX" + 1).
+pub const ORDER_LOCK: i64 = 0x4145_5448_4558_0001;
+
+/// Inserts and publishes one batch while holding [`ORDER_LOCK`]: no other
+/// node's batch can take ids or a place in the broker's order in between.
+async fn commit_in_order(
+    db: &Db,
+    broker: &dyn Broker,
+    batch: &[Submission],
+    rows: &[NewMessage],
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut conn = db.pool.acquire().await?;
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(ORDER_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    let stored = store::insert_batch_on(&mut conn, rows).await;
+    if let Ok(ids) = &stored
+        && ids.len() == batch.len()
+    {
+        broker.publish_ordered(events(batch, ids, rows)).await;
+    }
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(ORDER_LOCK)
+        .execute(&mut *conn)
+        .await;
+    if let Err(e) = unlocked {
+        // Closing the session is what releases the lock then.
+        tracing::warn!(error = %e, "releasing the chat order lock failed; closing its connection");
+        conn.close_on_drop();
+    }
+    stored
+}
+
+/// The `message` events of a stored batch, in id order.
+fn events(batch: &[Submission], ids: &[i64], rows: &[NewMessage]) -> Vec<(Arc<str>, Event)> {
+    batch
+        .iter()
+        .zip(ids.iter().zip(rows))
+        .filter_map(|(s, (id, row))| Some((s.channel.clone(), event(s, *id, row)?)))
+        .collect()
+}
+
+fn event(s: &Submission, id: i64, row: &NewMessage) -> Option<Event> {
     let frame = ServerFrame::Message(Message {
         id,
         username: s.username.to_string(),
-        text: row.text,
+        text: row.text.clone(),
         sent_at: rfc3339(row.sent_at),
     });
     match serde_json::to_string(&frame) {
-        Ok(json) => broker.publish(
-            &s.channel,
-            Event {
-                frame: Some(Utf8Bytes::from(json)),
-                message_id: Some(id),
-                control: None,
-            },
-        ),
-        Err(e) => tracing::error!(error = %e, "serialising a chat message failed"),
+        Ok(json) => Some(Event {
+            frame: Some(Utf8Bytes::from(json)),
+            message_id: Some(id),
+            control: None,
+        }),
+        Err(e) => {
+            tracing::error!(error = %e, "serialising a chat message failed");
+            None
+        }
     }
 }

@@ -52,6 +52,8 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Messages sent on join.
 pub const HISTORY_LEN: i64 = 50;
+/// Most messages a resuming client (`?after={id}`) is sent.
+pub const RESUME_LEN: i64 = 1000;
 /// Most events written per flush: a whole coalesced run.
 const FORWARD_BATCH: usize = super::hub::MAX_RUN;
 
@@ -67,6 +69,16 @@ pub async fn handler(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     let Query(q) = query.map_err(|_| ApiError::BadRequest("invalid query string".into()))?;
+    let after =
+        match q.get("after") {
+            None => None,
+            Some(v) => Some(v.parse::<i64>().ok().filter(|id| *id >= 0).ok_or_else(|| {
+                ApiError::Invalid {
+                    field: "after",
+                    reason: "must be a message id (a whole number, 0 or more)".into(),
+                }
+            })?),
+        };
     let channel = channels::find(&state, &name).await?;
     let upgrade = upgrade.map_err(|e| {
         ApiError::BadRequest(format!("this is a WebSocket endpoint ({})", e.body_text()))
@@ -103,6 +115,7 @@ pub async fn handler(
         role,
         restriction,
         key,
+        after,
         last_history_id: 0,
     };
     Ok(upgrade
@@ -127,6 +140,8 @@ struct Conn {
     role: Role,
     restriction: Option<Restriction>,
     key: ViewerKey,
+    /// `?after={id}`: a resuming client's last seen message.
+    after: Option<i64>,
     last_history_id: i64,
 }
 
@@ -230,14 +245,19 @@ async fn greet(socket: &mut WebSocket, conn: &mut Conn) -> Result<(), End> {
         }),
     )
     .await?;
-    let messages = match store::recent(&conn.state.db, conn.channel.id, None, HISTORY_LEN).await {
+    let (db, channel_id) = (&conn.state.db, conn.channel.id);
+    let loaded = match conn.after {
+        Some(after) => store::after(db, channel_id, after, RESUME_LEN).await,
+        None => store::recent(db, channel_id, None, HISTORY_LEN).await,
+    };
+    let messages = match loaded {
         Ok(m) => m,
         Err(e) => {
             tracing::error!(error = %e, "loading chat history failed");
             return Err(End::Close(1011, "could not load the chat history".into()));
         }
     };
-    conn.last_history_id = messages.last().map_or(0, |m| m.id);
+    conn.last_history_id = messages.last().map_or(conn.after.unwrap_or(0), |m| m.id);
     write(socket, text(&ServerFrame::History { messages })).await?;
     let count = conn.hub.viewer_count(&conn.channel.name);
     write(socket, text(&ServerFrame::Viewers { count })).await

@@ -1,17 +1,14 @@
-//! The live media index and the recording writer: parts are appended to
-//! their segment's file as they are cut (a segment is the concatenation of its
-//! parts), so a part is a byte range of that file. A part stays in memory
-//! only until it is written; afterwards it is read from the file (the page
-//! cache), so memory per stream stays at about one part.
+//! The live media index: parts are appended to their segment's file as they
+//! are cut (a segment is the concatenation of its parts; see `recording`), so
+//! a part is a byte range of that file. A part stays in memory only until it
+//! is written; afterwards it is read from the file (the page cache), so memory
+//! per stream stays at about one part.
 
 use std::collections::{HashMap, VecDeque};
-use std::path::Path;
-use std::sync::Mutex;
 
 use bytes::Bytes;
 
-use crate::hls::playlist::SEGMENTS_WITH_PARTS;
-use crate::vod;
+use super::playlist::SEGMENTS_WITH_PARTS;
 
 /// Parts kept in memory per stream while not yet on disk (bounds a disk
 /// that cannot keep up).
@@ -156,81 +153,12 @@ pub async fn resolve(dir: &std::path::Path, media: Media) -> Option<Bytes> {
     }
 }
 
-/// A file write for the broadcast's directory, done off the ingest task in order.
-#[derive(Debug)]
-pub enum DiskJob {
-    /// A whole file (the init segment).
-    File {
-        /// File name.
-        name: String,
-        /// Contents.
-        data: Bytes,
-    },
-    /// A part, appended to its segment's file; then dropped from memory.
-    AppendPart {
-        /// The segment's file name.
-        segment: String,
-        /// The part's name (dropped from memory once written).
-        part: String,
-        /// The part's bytes.
-        data: Bytes,
-    },
-    /// The VOD playlist, replaced.
-    Playlist(String),
-    /// Lines appended to the VOD playlist.
-    AppendPlaylist(String),
-}
-
-/// Writes a broadcast's files in order on a thread of its own (one hand-off
-/// per file, no async machinery; the open segment file is kept open); returns
-/// when the sender is gone and everything queued is written.
-pub fn disk_writer(
-    dir: &Path,
-    media: &Mutex<MediaCache>,
-    jobs: std::sync::mpsc::Receiver<DiskJob>,
-) {
-    use std::io::Write as _;
-    let mut open: Option<(String, std::fs::File)> = None;
-    for job in jobs {
-        let written = match job {
-            DiskJob::File { name, data } => std::fs::write(dir.join(name), &data),
-            DiskJob::AppendPart {
-                segment,
-                part,
-                data,
-            } => {
-                let file = match open.take() {
-                    Some((name, f)) if name == segment => Ok(f),
-                    _ => std::fs::OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(dir.join(&segment)),
-                };
-                let result = file.and_then(|mut f| {
-                    f.write_all(&data)?;
-                    open = Some((segment, f));
-                    Ok(())
-                });
-                // Written or not, memory is only a stopgap: a failed write is
-                // counted below, and the part's range then reads short (404).
-                if let Ok(mut m) = media.lock() {
-                    m.written(&part);
-                }
-                result
-            }
-            DiskJob::Playlist(text) => vod::store::write_playlist(dir, &text),
-            DiskJob::AppendPlaylist(text) => vod::store::append_playlist(dir, &text),
-        };
-        if let Err(e) = written {
-            metrics::counter!("aethex_vod_write_errors_total").increment(1);
-            tracing::warn!(error = %e, "ingest: writing a recording file failed");
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
     use super::*;
+    use crate::hls::recording::{DiskJob, disk_writer};
 
     fn part(cache: &mut MediaCache, seg: u32, k: u32, offset: u64, data: &'static [u8]) -> String {
         let name = format!("1_{seg:05}_p{k}.m4s");
@@ -271,7 +199,7 @@ mod tests {
             .unwrap();
         }
         drop(tx);
-        disk_writer(dir.path(), &media, rx);
+        disk_writer(dir.path(), |p| media.lock().unwrap().written(p), rx);
         assert_eq!(
             std::fs::read(dir.path().join("1_00000.m4s")).unwrap(),
             b"AAAABB"

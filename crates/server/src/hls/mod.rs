@@ -1,10 +1,22 @@
 //! Live HLS: `GET /hls/{channel}/index.m3u8` (LL-HLS: sliding window from
 //! memory, parts, blocking reload with `_HLS_msn`/`_HLS_part`) and the media
 //! files beside it. 404 when the channel is offline.
+//!
+//! - pure media core: [`segmenter`] (frames → parts and segments), [`fmp4`],
+//!   [`playlist`];
+//! - [`publish`]: the [`publish::Packager`] the ingest hands segmenter output
+//!   to; it fills a [`live::LiveStream`] (in the [`live::LiveRegistry`]) and
+//!   the recording ([`recording`], which `vod` serves later);
+//! - [`media`]: the live media index (parts in memory until written).
+//!
+//! Nothing here uses `ingest` or `vod` (checked by `dependencies.rs`).
 
 pub mod fmp4;
+pub mod live;
 pub mod media;
 pub mod playlist;
+pub mod publish;
+pub mod recording;
 pub mod segmenter;
 
 use std::path::Path;
@@ -18,9 +30,9 @@ use axum::routing::get;
 use bytes::Bytes;
 
 use crate::error::ApiError;
-use crate::ingest::live::Reload;
 use crate::state::AppState;
-use crate::vod::store::PLAYLIST;
+use live::Reload;
+use recording::PLAYLIST;
 
 /// Content type of playlists.
 pub const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
@@ -142,6 +154,21 @@ pub fn is_segment_name(file: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
+/// The init segment's file name.
+pub fn init_name(prefix: &str) -> String {
+    format!("{prefix}_init.mp4")
+}
+
+/// A segment's file name.
+pub fn segment_name(prefix: &str, msn: u64) -> String {
+    format!("{prefix}_{msn:05}.m4s")
+}
+
+/// A part's name (live only: a byte range of its segment's file).
+pub fn part_name(prefix: &str, msn: u64, part: u32) -> String {
+    format!("{prefix}_{msn:05}_p{part}.m4s")
+}
+
 /// An immutable media file with the content type its name implies.
 fn media_response(file: &str, bytes: impl Into<Bytes>) -> Response {
     let kind = if file.ends_with(".ts") {
@@ -176,7 +203,7 @@ pub async fn serve_segment(dir: &Path, file: &str) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::{Directives, directives, is_segment_name};
+    use super::{Directives, directives, init_name, is_segment_name, part_name, segment_name};
 
     #[test]
     fn delivery_directives_parse_and_refuse_nonsense() {
@@ -196,6 +223,20 @@ mod tests {
             "_HLS_msn=1&_HLS_part=x",
         ] {
             assert!(directives(Some(bad)).is_err(), "{bad} must be refused");
+        }
+    }
+
+    #[test]
+    fn the_names_we_write_are_plain_segment_names() {
+        assert_eq!(init_name("12"), "12_init.mp4");
+        assert_eq!(segment_name("12", 3), "12_00003.m4s");
+        assert_eq!(part_name("12", 3, 1), "12_00003_p1.m4s");
+        for name in [
+            init_name("7"),
+            segment_name("7", 0),
+            part_name("7", 99_999, 9),
+        ] {
+            assert!(is_segment_name(&name), "{name}");
         }
     }
 

@@ -1,18 +1,19 @@
 //! Live ingest: RTMP (and SRT) publishers in, frames through our own LL-HLS
-//! segmenter (`hls::segmenter`), parts, segments and playlists out (served by
-//! `hls`, kept by `vod`).
+//! segmenter (`hls::segmenter`) into the HLS packager (`hls::publish`), which
+//! fills the live stream (served by `hls`) and the recording (kept by `vod`).
 //!
 //! The stream key is checked against the database before a publish is
 //! accepted; a wrong key never creates a file.
 
+pub mod broadcast;
 pub mod channel_link;
 pub mod flv;
-pub mod live;
 pub mod rtmp;
 pub mod srt;
 pub mod ts;
 
-pub use live::{LiveRegistry, LiveStream};
+use crate::hls::live::ClaimError;
+use channel_link::LiveStateError;
 
 /// Why a publish was refused or a live stream stopped.
 #[derive(Debug, thiserror::Error)]
@@ -29,9 +30,27 @@ pub enum IngestError {
     /// The SRT demux pipeline could not be built or failed.
     #[error(transparent)]
     Pipeline(#[from] ts::PipelineError),
-    /// Storage or another internal failure (logged, not sent in detail).
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// Looking the stream key up failed.
+    #[error("internal error: stream key lookup")]
+    KeyLookup(#[source] sqlx::Error),
+    /// The channel could not be marked live.
+    #[error("internal error: start broadcast")]
+    StartBroadcast(#[source] LiveStateError),
+    /// The cluster's stream lease could not be read or written.
+    #[error("internal error: stream lease")]
+    Lease(#[source] sqlx::Error),
+    /// The recording directory could not be created.
+    #[error("internal error: create the recording directory")]
+    RecordingDir(#[source] std::io::Error),
+    /// Where the recording is could not be stored.
+    #[error("internal error: store the recording directory")]
+    RecordingRow(#[source] sqlx::Error),
+    /// The recording's writer thread could not be started.
+    #[error("internal error: start the recording writer")]
+    RecordingWriter(#[source] std::io::Error),
+    /// The live registry is unusable.
+    #[error("internal error: live registry")]
+    Registry(#[source] ClaimError),
 }
 
 /// The stream key from an RTMP stream name or SRT stream id: anything after `?`

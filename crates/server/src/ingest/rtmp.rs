@@ -14,8 +14,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::hls::fmp4::{AudioConfig, VideoConfig};
+use crate::ingest::broadcast::Broadcast;
 use crate::ingest::flv::{self, AudioTag, VideoTag};
-use crate::ingest::live::Broadcast;
 use crate::ingest::{IngestError, channel_link, stream_key};
 use crate::state::AppState;
 
@@ -346,6 +346,8 @@ impl Publisher {
     }
 }
 
+/// Serves one connection until the peer leaves, goes quiet or the server
+/// stops; a publish it started is finished on the way out.
 async fn connection(
     mut socket: TcpStream,
     state: &AppState,
@@ -383,65 +385,7 @@ async fn connection(
             Ok(a) => a,
             Err(e) => break Err(e),
         };
-        let mut queue = std::collections::VecDeque::from(actions);
-        let mut close = false;
-        while let Some(action) = queue.pop_front() {
-            match action {
-                Action::Send(bytes) => {
-                    let write = tokio::time::timeout(WRITE_TIMEOUT, socket.write_all(&bytes));
-                    if !matches!(write.await, Ok(Ok(()))) {
-                        close = true;
-                    }
-                }
-                Action::PublishRequested {
-                    request_id,
-                    stream_name,
-                } => {
-                    if publisher.is_some() {
-                        queue.extend(session.reject(
-                            request_id,
-                            "NetStream.Publish.BadName",
-                            "one publish per connection",
-                        ));
-                        continue;
-                    }
-                    match start_publish(state, &stream_name).await {
-                        Ok(broadcast) => {
-                            publisher = Some(Publisher::new(broadcast));
-                            queue.extend(session.accept(request_id)?);
-                        }
-                        Err(e) => {
-                            tracing::info!(error = %e, "rtmp publish refused");
-                            metrics::counter!("aethex_ingest_refused_total").increment(1);
-                            let code = match e {
-                                IngestError::BadKey | IngestError::AlreadyLive => {
-                                    "NetStream.Publish.BadName"
-                                }
-                                _ => "NetStream.Publish.Failed",
-                            };
-                            queue.extend(session.reject(request_id, code, &e.to_string()));
-                        }
-                    }
-                }
-                Action::Audio { timestamp, data } => {
-                    if let Some(p) = publisher.as_mut() {
-                        p.audio(timestamp, data);
-                    }
-                }
-                Action::Video { timestamp, data } => {
-                    if let Some(p) = publisher.as_mut() {
-                        p.video(timestamp, data);
-                    }
-                }
-                Action::Metadata { video, audio } => {
-                    if let Some(p) = publisher.as_mut() {
-                        p.broadcast.announce(video, audio);
-                    }
-                }
-                Action::Finished | Action::Close => close = true,
-            }
-        }
-        if close {
+        if !perform(&mut socket, &mut session, &mut publisher, state, actions).await? {
             break Ok(());
         }
     };
@@ -452,13 +396,94 @@ async fn connection(
     result
 }
 
+/// Carries out the session's actions (and the ones their answers bring);
+/// false when the connection must close.
+async fn perform(
+    socket: &mut TcpStream,
+    session: &mut RtmpSession,
+    publisher: &mut Option<Publisher>,
+    state: &AppState,
+    actions: Vec<Action>,
+) -> Result<bool, RtmpError> {
+    let mut queue = std::collections::VecDeque::from(actions);
+    let mut open = true;
+    while let Some(action) = queue.pop_front() {
+        match action {
+            Action::Send(bytes) => {
+                let write = tokio::time::timeout(WRITE_TIMEOUT, socket.write_all(&bytes));
+                if !matches!(write.await, Ok(Ok(()))) {
+                    open = false;
+                }
+            }
+            Action::PublishRequested {
+                request_id,
+                stream_name,
+            } => {
+                let replies =
+                    answer_publish(session, publisher, state, request_id, &stream_name).await?;
+                queue.extend(replies);
+            }
+            Action::Audio { timestamp, data } => {
+                if let Some(p) = publisher.as_mut() {
+                    p.audio(timestamp, data);
+                }
+            }
+            Action::Video { timestamp, data } => {
+                if let Some(p) = publisher.as_mut() {
+                    p.video(timestamp, data);
+                }
+            }
+            Action::Metadata { video, audio } => {
+                if let Some(p) = publisher.as_mut() {
+                    p.broadcast.announce(video, audio);
+                }
+            }
+            Action::Finished | Action::Close => open = false,
+        }
+    }
+    Ok(open)
+}
+
+/// Answers a publish request: accepted with its broadcast started, or
+/// refused with the reason; returns the session's replies.
+async fn answer_publish(
+    session: &mut RtmpSession,
+    publisher: &mut Option<Publisher>,
+    state: &AppState,
+    request_id: u32,
+    stream_name: &str,
+) -> Result<Vec<Action>, RtmpError> {
+    if publisher.is_some() {
+        return Ok(session.reject(
+            request_id,
+            "NetStream.Publish.BadName",
+            "one publish per connection",
+        ));
+    }
+    match start_publish(state, stream_name).await {
+        Ok(broadcast) => {
+            *publisher = Some(Publisher::new(broadcast));
+            session.accept(request_id)
+        }
+        Err(e) => {
+            tracing::info!(error = &e as &dyn std::error::Error, "rtmp publish refused");
+            metrics::counter!("aethex_ingest_refused_total").increment(1);
+            let code = match e {
+                IngestError::BadKey | IngestError::AlreadyLive => "NetStream.Publish.BadName",
+                _ => "NetStream.Publish.Failed",
+            };
+            Ok(session.reject(request_id, code, &e.to_string()))
+        }
+    }
+}
+
 /// Checks the key, then starts the broadcast. Nothing touches the disk before
 /// the key is known good.
 async fn start_publish(state: &AppState, stream_name: &str) -> Result<Broadcast, IngestError> {
     let key = stream_key(stream_name);
     let channel = channel_link::resolve_key(state, key)
         .await
-        .map_err(|e| IngestError::Internal(format!("key lookup: {e}")))?
+        .map_err(IngestError::KeyLookup)?
         .ok_or(IngestError::BadKey)?;
     Broadcast::begin(state, &channel).await
 }

@@ -21,8 +21,8 @@ use gstreamer::prelude::*;
 use tokio_util::sync::CancellationToken;
 
 use crate::hls::fmp4::{AudioConfig, VideoConfig};
+use crate::ingest::broadcast::Broadcast;
 use crate::ingest::channel_link::{self, ChannelRow};
-use crate::ingest::live::Broadcast;
 use crate::ingest::stream_key;
 use crate::ingest::ts::{self, PipelineError, TsFrame, init};
 use crate::state::AppState;
@@ -131,7 +131,7 @@ fn one_caller(
             match rt.block_on(Broadcast::begin(state, &channel)) {
                 Ok(b) => broadcast = Some(b),
                 Err(e) => {
-                    tracing::info!(error = %e, "srt publish refused");
+                    tracing::info!(error = &e as &dyn std::error::Error, "srt publish refused");
                     break;
                 }
             }

@@ -11,6 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use crate::error::{ApiError, ApiResult};
+use crate::hls::recording::PLAYLIST;
 use crate::hls::{playlist_response, serve_segment};
 use crate::state::AppState;
 
@@ -39,7 +40,7 @@ async fn list(
             title: r.title,
             started_at: crate::db::rfc3339(r.started_at),
             duration_seconds: r.duration_ms as f64 / 1000.0,
-            playlist: format!("/vod/{}/{}", r.id, store::PLAYLIST),
+            playlist: format!("/vod/{}/{}", r.id, PLAYLIST),
         })
         .collect();
     Ok(Json(VodList { vods }))
@@ -55,8 +56,8 @@ async fn vod_file(
         .await?
         .ok_or(ApiError::NotFound("recording"))?;
     let dir = state.data_dir.join(&row.vod_dir);
-    if file == store::PLAYLIST {
-        let text = tokio::fs::read_to_string(dir.join(store::PLAYLIST))
+    if file == PLAYLIST {
+        let text = tokio::fs::read_to_string(dir.join(PLAYLIST))
             .await
             .map_err(|_| ApiError::NotFound("recording"))?;
         return Ok(playlist_response(text));

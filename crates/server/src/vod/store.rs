@@ -1,12 +1,7 @@
-//! VOD rows (the recording side of `broadcasts`) and playlist files.
-
-use std::io::Write as _;
-use std::path::Path;
+//! VOD rows: the recording side of `broadcasts` (the files themselves are
+//! `hls::recording`'s).
 
 use crate::db::Db;
-
-/// File name of every playlist, live or VOD.
-pub const PLAYLIST: &str = "index.m3u8";
 
 /// A finished broadcast with its recording.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,11 +16,6 @@ pub struct VodRow {
     pub duration_ms: i64,
     /// Directory relative to the data dir.
     pub vod_dir: String,
-}
-
-/// Directory (relative to the data dir) holding broadcast `id`'s segments.
-pub fn dir_for(id: i64) -> String {
-    format!("vod/{id}")
 }
 
 /// Records where broadcast `id` is written.
@@ -46,24 +36,6 @@ pub async fn set_duration(db: &Db, id: i64, duration_ms: i64) -> Result<(), sqlx
         .execute(&db.pool)
         .await?;
     Ok(())
-}
-
-/// Replaces `dir/index.m3u8` atomically (readers never see half a playlist).
-pub fn write_playlist(dir: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = dir.join(".index.m3u8.tmp");
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(text.as_bytes())?;
-    drop(f);
-    std::fs::rename(&tmp, dir.join(PLAYLIST))
-}
-
-/// Appends lines to `dir/index.m3u8` (a growing `EVENT` playlist: each new
-/// segment costs one small write, not a rewrite of the whole list).
-pub fn append_playlist(dir: &Path, text: &str) -> std::io::Result<()> {
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(dir.join(PLAYLIST))?;
-    f.write_all(text.as_bytes())
 }
 
 type Row = (i64, String, i64, Option<i64>, Option<String>);
