@@ -1,18 +1,21 @@
 //! AeThex Studio: a thin Tauri shell over `aethex-broadcast` and `aethex-client`.
-//! Commands live in [`commands`]; [`builder`] is shared by the app and its tests
+//! Commands live in [`commands`], their typed TypeScript twin in [`ipc`]; [`builder`] is shared by the app and its tests
 //! so both register the same handlers. The logic is in `aethex_client::studio`.
 
 pub mod commands;
+pub mod ipc;
 pub mod preview;
 pub mod state;
 
-use tauri::{Builder, Emitter, Manager, Runtime, WindowEvent};
+use tauri::{Builder, Manager, Runtime, WindowEvent};
+use tauri_specta::Event;
 
 use state::AppState;
 
 /// The app's builder with its state, the store plugin, the `preview:` scheme and every
-/// command registered.
+/// command and event of [`ipc`] registered.
 pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
+    let ipc = ipc::specta_builder::<R>();
     builder
         .manage(AppState::default())
         .plugin(tauri_plugin_store::Builder::default().build())
@@ -22,30 +25,12 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
                 .preview
                 .respond(&request)
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::app_info,
-            commands::studio::load_settings,
-            commands::studio::save_settings,
-            commands::studio::startup,
-            commands::studio::connect,
-            commands::studio::authenticate,
-            commands::studio::sign_out,
-            commands::studio::update_profile,
-            commands::studio::destinations,
-            commands::studio::set_destination_key,
-            commands::studio::reveal_key,
-            commands::studio::rotate_key,
-            commands::studio::start_preview,
-            commands::studio::go_live,
-            commands::studio::end_stream,
-            commands::studio::is_live,
-            commands::studio::set_audio,
-            commands::studio::chat_connect,
-            commands::studio::chat_send,
-            commands::studio::recordings,
-            commands::studio::open_folder,
-            commands::studio::quit,
-        ])
+        .invoke_handler(ipc.invoke_handler())
+        .plugin(ipc::events_plugin(ipc))
+        .setup(|app| {
+            state::restore_window(app.handle());
+            Ok(())
+        })
 }
 
 /// Ends any broadcast cleanly and stops the built-in server.
@@ -69,10 +54,6 @@ pub fn run() {
                 let _ = w.set_focus();
             }
         }))
-        .setup(|app| {
-            state::restore_window(app.handle());
-            Ok(())
-        })
         .on_window_event(|window, event| {
             if let WindowEvent::CloseRequested { api, .. } = event {
                 let app = window.app_handle().clone();
@@ -86,7 +67,7 @@ pub fn run() {
                 if live {
                     // The window asks the creator, then calls `quit`.
                     api.prevent_close();
-                    let _ = app.emit("confirm-close", ());
+                    let _ = ipc::ConfirmClose.emit(&app);
                 }
             }
         })

@@ -1,7 +1,7 @@
 //! The app's shared state and the store (settings, server choice, window) — never keys.
 
 use aethex_client::Vault;
-use aethex_client::studio::{Studio, StudioErrorView, StudioSettings};
+use aethex_client::studio::{Studio, StudioErrorKind, StudioErrorView, StudioSettings};
 use aethex_proto::chat::ClientFrame;
 use serde_json::json;
 use tauri::{AppHandle, Manager, Runtime};
@@ -25,9 +25,9 @@ pub struct AppState {
 pub type CmdResult<T> = Result<T, StudioErrorView>;
 
 /// Wraps any error sentence.
-pub fn err(kind: &str, message: impl std::fmt::Display) -> StudioErrorView {
+pub fn err(kind: StudioErrorKind, message: impl std::fmt::Display) -> StudioErrorView {
     StudioErrorView {
-        kind: kind.into(),
+        kind,
         message: message.to_string(),
     }
 }
@@ -36,11 +36,11 @@ pub fn err(kind: &str, message: impl std::fmt::Display) -> StudioErrorView {
 pub async fn studio(state: &AppState) -> CmdResult<tokio::sync::MappedMutexGuard<'_, Studio>> {
     let mut guard = state.studio.lock().await;
     if guard.is_none() {
-        let vault = Vault::open().map_err(|e| err("keyring", e))?;
+        let vault = Vault::open().map_err(|e| err(StudioErrorKind::Keyring, e))?;
         *guard = Some(Studio::new(vault));
     }
     tokio::sync::MutexGuard::try_map(guard, Option::as_mut)
-        .map_err(|_| err("state", "the studio is not available"))
+        .map_err(|_| err(StudioErrorKind::State, "the studio is not available"))
 }
 
 /// A value from the store.

@@ -8,10 +8,9 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use tokio::sync::watch;
 
-use crate::engine::Shared;
+use crate::counters::{AudioLevel, Shared};
 use crate::error::{EngineError, from_bus_error};
 use crate::outputs::lock;
-use crate::stats::AudioLevel;
 
 pub(crate) fn error_of(msg: &gst::Message) -> Option<EngineError> {
     if let gst::MessageView::Error(e) = msg.view() {

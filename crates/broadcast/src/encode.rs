@@ -10,7 +10,9 @@
 use gstreamer as gst;
 use gstreamer::prelude::*;
 
-use crate::error::{EngineError, make, missing};
+use aethex_gst::make;
+
+use crate::error::{EngineError, missing};
 use crate::settings::{EncoderChoice, EncoderSettings};
 
 /// Sets a property only when the element has it with a compatible type (encoders differ
@@ -82,7 +84,7 @@ pub(crate) fn video_encoder(
     factory: &str,
     s: &EncoderSettings,
 ) -> Result<gst::Element, EngineError> {
-    let enc = make(factory)?;
+    let enc = make(factory).build()?;
     let gop = s.keyframe_distance();
     match factory {
         "x264enc" => {
@@ -127,8 +129,7 @@ pub(crate) fn h264_caps() -> gst::Caps {
 pub(crate) fn audio_encoder(s: &EncoderSettings) -> Result<gst::Element, EngineError> {
     let bitrate = (s.audio_bitrate_kbps * 1000) as i32;
     for factory in ["avenc_aac", "voaacenc"] {
-        if let Ok(enc) = gst::ElementFactory::make(factory).build() {
-            enc.set_property("bitrate", bitrate);
+        if let Ok(enc) = make(factory).property("bitrate", bitrate).build() {
             return Ok(enc);
         }
     }
@@ -216,9 +217,7 @@ mod tests {
     #[test]
     fn properties_of_another_type_are_converted_or_left_alone() {
         crate::init().expect("init");
-        let identity = gst::ElementFactory::make("identity")
-            .build()
-            .expect("identity");
+        let identity = make("identity").build().expect("identity");
         set_if(&identity, "datarate", 5u32); // gint: converted
         assert_eq!(identity.property::<i32>("datarate"), 5);
         set_if(&identity, "silent", 5u32); // gboolean: left alone, no panic

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -21,12 +21,15 @@ use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
 use crate::bus::{first_error, watch_bus};
-use crate::error::{EngineError, make};
-use crate::outputs::{self, Fanout, Output, OutputKind, Stream, lock};
+use crate::counters::{AudioLevel, Shared};
+use aethex_gst::{leaky_queue, make};
+
+use crate::error::EngineError;
+use crate::outputs::{self, Output, OutputKind, Stream, lock};
 use crate::preview::{self, PreviewFrame};
 use crate::settings::BroadcastSettings;
 use crate::sources::{self, PortalSession};
-use crate::stats::{AudioLevel, OutputRates, OutputStats, StatsEvent, stats_loop};
+use crate::stats::{OutputRates, OutputStats, StatsEvent, stats_loop};
 use crate::{encode, scene};
 
 /// How long the first encoded frame may take before start gives up.
@@ -47,18 +50,6 @@ pub struct StopReport {
     pub outputs: Vec<OutputStats>,
     /// The finished recording, if any.
     pub recording: Option<PathBuf>,
-}
-
-/// Counters and state shared with GStreamer callbacks and the helper threads.
-#[derive(Default)]
-pub(crate) struct Shared {
-    pub(crate) fanout: Arc<Fanout>,
-    pub(crate) frames_encoded: AtomicU64,
-    pub(crate) late_frames: AtomicU64,
-    pub(crate) encoder_skipped: AtomicU64,
-    pub(crate) levels: Mutex<HashMap<String, AudioLevel>>,
-    pub(crate) error: Mutex<Option<EngineError>>,
-    pub(crate) running: AtomicBool,
 }
 
 /// Sets the pipeline to `Null` on every exit path.
@@ -433,13 +424,9 @@ fn try_start(settings: &BroadcastSettings, encoder: &str) -> Result<Started, Eng
         ..Default::default()
     });
 
-    let tee = make("tee")?;
-    let queue = make("queue")?;
+    let tee = make("tee").build()?;
     // Leaky: if the encoder cannot keep up, skip raw frames instead of stalling capture.
-    queue.set_property_from_str("leaky", "downstream");
-    queue.set_property("max-size-buffers", 3u32);
-    queue.set_property("max-size-bytes", 0u32);
-    queue.set_property("max-size-time", 0u64);
+    let queue = leaky_queue(3).build()?;
     let counter = Arc::clone(&shared);
     queue.connect("overrun", false, move |_| {
         counter.encoder_skipped.fetch_add(1, Ordering::Relaxed);
@@ -448,10 +435,11 @@ fn try_start(settings: &BroadcastSettings, encoder: &str) -> Result<Started, Eng
     let venc = encode::video_encoder(encoder, &settings.encoder)?;
     venc.set_property("name", "video-encoder");
     // Hardware encoders may want NV12; for x264 (I420) this converter is a passthrough.
-    let convert = make("videoconvert")?;
-    let parse = make("h264parse")?;
-    let vcaps = make("capsfilter")?;
-    vcaps.set_property("caps", encode::h264_caps());
+    let convert = make("videoconvert").build()?;
+    let parse = make("h264parse").build()?;
+    let vcaps = make("capsfilter")
+        .property("caps", encode::h264_caps())
+        .build()?;
     let vsink = encoded_sink("video-out", &shared, Stream::Video);
     let video_chain = [
         &tee,
@@ -479,7 +467,7 @@ fn try_start(settings: &BroadcastSettings, encoder: &str) -> Result<Started, Eng
     }
 
     let aenc = encode::audio_encoder(&settings.encoder)?;
-    let aparse = make("aacparse")?;
+    let aparse = make("aacparse").build()?;
     let asink = encoded_sink("audio-out", &shared, Stream::Audio);
     let audio_chain = [&aenc, &aparse, asink.upcast_ref()];
     p.add_many(audio_chain).map_err(build_err)?;

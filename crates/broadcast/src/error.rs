@@ -58,34 +58,28 @@ pub enum EngineError {
     StopTimeout(u64),
 }
 
-/// Debian package that ships a GStreamer element (for the "install …" hint).
-pub fn package_for(element: &str) -> &'static str {
-    match element {
-        "x264enc" => "gstreamer1.0-plugins-ugly",
-        "avenc_aac" => "gstreamer1.0-libav",
-        "vaapih264enc" => "gstreamer1.0-vaapi",
-        "rtmp2sink" | "srtsink" | "srtsrc" | "mpegtsmux" | "compositor" | "audiomixer"
-        | "h264parse" | "aacparse" | "voaacenc" | "nvh264enc" => "gstreamer1.0-plugins-bad",
-        "flvmux" | "matroskamux" | "mp4mux" | "qtmux" | "level" | "jpegenc" | "v4l2src"
-        | "pulsesrc" | "videobox" => "gstreamer1.0-plugins-good",
-        "ximagesrc" => "gstreamer1.0-plugins-good",
-        "pipewiresrc" => "gstreamer1.0-pipewire",
-        _ => "gstreamer1.0-plugins-base",
+impl From<aethex_gst::ElementError> for EngineError {
+    fn from(e: aethex_gst::ElementError) -> Self {
+        match e {
+            aethex_gst::ElementError::Missing {
+                element, package, ..
+            } => EngineError::MissingElement {
+                element,
+                package: package.to_string(),
+            },
+            // The error stays serialisable for the studio: GStreamer's text is kept.
+            other @ aethex_gst::ElementError::Create { .. } => {
+                EngineError::Build(other.to_string())
+            }
+        }
     }
 }
 
-/// Makes an element or says which package to install.
-pub(crate) fn make(factory: &str) -> Result<gstreamer::Element, EngineError> {
-    gstreamer::ElementFactory::make(factory)
-        .build()
-        .map_err(|_| missing(factory))
-}
-
-/// The [`EngineError::MissingElement`] for a factory name.
+/// The [`EngineError::MissingElement`] for a factory found absent before creating it.
 pub(crate) fn missing(factory: &str) -> EngineError {
     EngineError::MissingElement {
         element: factory.to_string(),
-        package: package_for(factory).to_string(),
+        package: aethex_gst::package_for(factory).to_string(),
     }
 }
 
@@ -135,8 +129,15 @@ mod tests {
     #[test]
     fn missing_element_names_the_package() {
         crate::init().expect("init");
-        let err = make("no_such_element_x").expect_err("must be missing");
-        assert!(matches!(err, EngineError::MissingElement { .. }));
+        const ABSENT: &str = "no_such_element_x";
+        let err: EngineError = aethex_gst::make(ABSENT)
+            .build()
+            .expect_err("must be missing")
+            .into();
+        assert!(
+            matches!(&err, EngineError::MissingElement { element, .. } if element == ABSENT),
+            "{err:?}"
+        );
         let msg = missing("x264enc").to_string();
         assert_eq!(
             msg,

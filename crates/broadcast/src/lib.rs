@@ -10,6 +10,7 @@
 //!                                          record:  matroskamux ─ filesink
 //!          ─ tee ─ preview.rs (640x360 JPEG ─ bounded broadcast channel)
 //! stats.rs: one StatsEvent a second (bitrates, fps, drops, states, CPU)
+//! counters.rs: what engine.rs, bus.rs and stats.rs share (frame counters, levels, last error)
 //! ```
 //!
 //! ```no_run
@@ -31,6 +32,7 @@
 #![warn(missing_docs)]
 
 mod bus;
+mod counters;
 mod encode;
 mod engine;
 mod error;
@@ -42,8 +44,10 @@ mod settings;
 mod sources;
 mod stats;
 
+pub use aethex_gst::package_for;
+pub use counters::AudioLevel;
 pub use engine::{Engine, StopReport};
-pub use error::{EngineError, package_for};
+pub use error::EngineError;
 pub use outputs::{OutputError, OutputKind, OutputState};
 pub use preview::PreviewFrame;
 pub use redact::scrub;
@@ -55,7 +59,7 @@ pub use sources::{
     AudioSource, CameraSource, Device, DeviceKind, PipeWireStream, PortalError, ScreenSource,
     VideoSource, is_wayland_session, list_devices, portal_packages_for,
 };
-pub use stats::{AudioLevel, OutputStats, StatsEvent};
+pub use stats::{OutputStats, StatsEvent};
 
 /// Initialises GStreamer once; safe to call many times. Also replaces GStreamer's log
 /// handler with one that keeps registered stream keys out of `GST_DEBUG` output.

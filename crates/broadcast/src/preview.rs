@@ -14,7 +14,9 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use tokio::sync::broadcast;
 
-use crate::error::{EngineError, make};
+use aethex_gst::{leaky_queue, make};
+
+use crate::error::EngineError;
 use crate::settings::PreviewSettings;
 
 /// One preview frame.
@@ -57,27 +59,26 @@ pub(crate) fn build(
     tx: broadcast::Sender<PreviewFrame>,
 ) -> Result<gst::Element, EngineError> {
     let (w, h) = preview_size(settings, out_w, out_h);
-    let queue = make("queue")?;
-    queue.set_property_from_str("leaky", "downstream");
-    queue.set_property("max-size-buffers", 1u32);
-    queue.set_property("max-size-bytes", 0u32);
-    queue.set_property("max-size-time", 0u64);
-    let rate = make("videorate")?;
-    rate.set_property("drop-only", true);
-    rate.set_property("max-rate", settings.fps.max(1) as i32);
-    let scale = make("videoscale")?;
-    let convert = make("videoconvert")?;
-    let caps = make("capsfilter")?;
-    caps.set_property(
-        "caps",
-        gst::Caps::builder("video/x-raw")
-            .field("width", w as i32)
-            .field("height", h as i32)
-            .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
-            .build(),
-    );
-    let jpeg = make("jpegenc")?;
-    jpeg.set_property("quality", settings.jpeg_quality.clamp(1, 100) as i32);
+    let queue = leaky_queue(1).build()?;
+    let rate = make("videorate")
+        .property("drop-only", true)
+        .property("max-rate", settings.fps.max(1) as i32)
+        .build()?;
+    let scale = make("videoscale").build()?;
+    let convert = make("videoconvert").build()?;
+    let caps = make("capsfilter")
+        .property(
+            "caps",
+            gst::Caps::builder("video/x-raw")
+                .field("width", w as i32)
+                .field("height", h as i32)
+                .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
+                .build(),
+        )
+        .build()?;
+    let jpeg = make("jpegenc")
+        .property("quality", settings.jpeg_quality.clamp(1, 100) as i32)
+        .build()?;
     let sink = gst_app::AppSink::builder()
         .name("preview-sink")
         .sync(false)

@@ -12,7 +12,9 @@ use std::collections::HashMap;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 
-use crate::error::{EngineError, make};
+use aethex_gst::make;
+
+use crate::error::EngineError;
 use crate::settings::BroadcastSettings;
 use crate::sources::{self, AudioSource, VideoFormat};
 
@@ -82,10 +84,10 @@ pub(crate) fn build(
             )?;
             add(pipeline, &cam.bin)?;
             rates.push(cam.rate.clone());
-            let compositor = make("compositor")?;
-            compositor.set_property_from_str("background", "black");
-            let caps = make("capsfilter")?;
-            caps.set_property("caps", format.caps());
+            let compositor = make("compositor")
+                .property_from_str("background", "black")
+                .build()?;
+            let caps = make("capsfilter").property("caps", format.caps()).build()?;
             add(pipeline, &compositor)?;
             add(pipeline, &caps)?;
             for (bin, zorder, rect) in [
@@ -113,7 +115,7 @@ pub(crate) fn build(
         }
     };
 
-    let mixer = make("audiomixer")?;
+    let mixer = make("audiomixer").build()?;
     add(pipeline, &mixer)?;
     let mut volumes = HashMap::new();
     let mut level_names = HashMap::new();
@@ -138,10 +140,11 @@ pub(crate) fn build(
         volumes.insert(input.name.clone(), audio.volume);
         level_names.insert(bin_name, input.name.clone());
     }
-    let convert = make("audioconvert")?;
-    let resample = make("audioresample")?;
-    let caps = make("capsfilter")?;
-    caps.set_property("caps", sources::audio_caps());
+    let convert = make("audioconvert").build()?;
+    let resample = make("audioresample").build()?;
+    let caps = make("capsfilter")
+        .property("caps", sources::audio_caps())
+        .build()?;
     for e in [&convert, &resample, &caps] {
         add(pipeline, e)?;
     }

@@ -1,19 +1,15 @@
 //! Once-a-second statistics as typed, serialisable events.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
-
-use serde::{Deserialize, Serialize};
-
-use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
+use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::engine::Shared;
+use crate::counters::{AudioLevel, Shared};
 use crate::error::EngineError;
 use crate::outputs::{Output, OutputError, OutputKind, OutputState, lock};
 
@@ -63,17 +59,6 @@ pub struct OutputStats {
     pub reconnects: u32,
     /// The last error, kept after recovery so the user can see what happened.
     pub last_error: Option<OutputError>,
-}
-
-/// An audio input's level in dBFS (0 = full scale, -inf… as -700 from GStreamer).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AudioLevel {
-    /// The input's name.
-    pub name: String,
-    /// Loudest channel's RMS.
-    pub rms_db: f64,
-    /// Loudest channel's peak.
-    pub peak_db: f64,
 }
 
 /// Process CPU time sampler (reads `/proc/self/stat`).

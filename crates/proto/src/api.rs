@@ -148,6 +148,7 @@ pub struct BanRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "bindings/"))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Message {
     /// Grows with time within a channel.
     #[cfg_attr(feature = "ts", ts(type = "number"))]

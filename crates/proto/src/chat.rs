@@ -10,6 +10,7 @@ use crate::api::Message;
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "bindings/"))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum Role {
     /// The channel's creator.
     Owner,
@@ -32,6 +33,7 @@ impl Role {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "bindings/"))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum ClientFrame {
     /// Post a message (1–500 chars after trimming).
     Send {
@@ -74,6 +76,7 @@ pub enum ClientFrame {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "bindings/"))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum ServerFrame {
     /// First frame: who you are in this channel.
     Hello {

@@ -5,7 +5,7 @@ pub mod studio;
 use serde::Serialize;
 
 /// Versions shown in the studio's about box.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct AppInfo {
     /// Studio version.
     pub version: String,
@@ -15,6 +15,7 @@ pub struct AppInfo {
 
 /// Reports the studio and GStreamer versions.
 #[tauri::command]
+#[specta::specta]
 pub fn app_info() -> AppInfo {
     let gstreamer = match aethex_broadcast::init() {
         Ok(()) => aethex_broadcast::gstreamer_version(),

@@ -4,24 +4,29 @@ use aethex_client::Secret;
 use aethex_client::chat::ChatEvent;
 use aethex_client::studio::{
     ChatUpdate, DestinationView, EngineFeeds, Profile, RecordingView, ServerStatus, StudioError,
-    StudioSettings, chat_state_text, preview_view, recordings as list_recordings, stats_view,
+    StudioErrorKind, StudioSettings, chat_state_text, preview_view, recordings as list_recordings,
+    stats_view,
 };
 use aethex_proto::chat::ClientFrame;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use tauri::{AppHandle, Emitter, Manager, Runtime, State};
+use tauri::{AppHandle, Manager, Runtime, State};
+use tauri_specta::Event;
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::ipc::{Chat, Preview, Stats};
 use crate::state::{self, AppState, CmdResult, err};
 
 /// The remembered settings (defaults on first run).
 #[tauri::command]
+#[specta::specta]
 pub fn load_settings<R: Runtime>(app: AppHandle<R>) -> StudioSettings {
     state::settings(&app)
 }
 
 /// Remembers the settings (they never hold a key).
 #[tauri::command]
+#[specta::specta]
 pub fn save_settings<R: Runtime>(app: AppHandle<R>, settings: StudioSettings) {
     state::save(&app, "settings", &settings);
 }
@@ -30,6 +35,7 @@ pub fn save_settings<R: Runtime>(app: AppHandle<R>, settings: StudioSettings) {
 /// points the studio at the server it started), else the remembered one (the
 /// built-in server unless another was chosen).
 #[tauri::command]
+#[specta::specta]
 pub async fn startup<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
@@ -43,6 +49,7 @@ pub async fn startup<R: Runtime>(
 
 /// Connects to `server`, or starts the built-in server when it is empty.
 #[tauri::command]
+#[specta::specta]
 pub async fn connect<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
@@ -64,6 +71,7 @@ pub async fn connect<R: Runtime>(
 
 /// Creates an account (`register`) or signs in; the token goes to the keyring.
 #[tauri::command]
+#[specta::specta]
 pub async fn authenticate(
     state: State<'_, AppState>,
     username: String,
@@ -80,6 +88,7 @@ pub async fn authenticate(
 
 /// Signs out (the token leaves the keyring).
 #[tauri::command]
+#[specta::specta]
 pub async fn sign_out(state: State<'_, AppState>) -> CmdResult<()> {
     state.chat_tx.lock().await.take();
     let mut studio = state::studio(&state).await?;
@@ -88,6 +97,7 @@ pub async fn sign_out(state: State<'_, AppState>) -> CmdResult<()> {
 
 /// Sets the display name and bio.
 #[tauri::command]
+#[specta::specta]
 pub async fn update_profile(
     state: State<'_, AppState>,
     display_name: String,
@@ -102,6 +112,7 @@ pub async fn update_profile(
 
 /// The destinations panel's rows.
 #[tauri::command]
+#[specta::specta]
 pub async fn destinations(
     state: State<'_, AppState>,
     settings: StudioSettings,
@@ -112,6 +123,7 @@ pub async fn destinations(
 
 /// Stores a custom destination's key in the keyring (empty removes it).
 #[tauri::command]
+#[specta::specta]
 pub async fn set_destination_key(
     state: State<'_, AppState>,
     name: String,
@@ -125,6 +137,7 @@ pub async fn set_destination_key(
 
 /// Reads a key from the keyring to show it once, on request.
 #[tauri::command]
+#[specta::specta]
 pub async fn reveal_key(
     state: State<'_, AppState>,
     name: String,
@@ -137,6 +150,7 @@ pub async fn reveal_key(
 
 /// Rotates the own server's stream key.
 #[tauri::command]
+#[specta::specta]
 pub async fn rotate_key(state: State<'_, AppState>) -> CmdResult<()> {
     let studio = state::studio(&state).await?;
     studio.rotate_own_key().await.map_err(|e| e.view())
@@ -162,7 +176,7 @@ fn forward<R: Runtime>(app: &AppHandle<R>, feeds: EngineFeeds, live: bool) {
                     let seq = PREVIEW_SEQ.fetch_add(1, Ordering::Relaxed);
                     let view = preview_view(&frame, seq);
                     latest.put(frame);
-                    let _ = a.emit("preview", view);
+                    let _ = Preview(view).emit(&a);
                 }
                 Err(RecvError::Lagged(_)) => continue,
                 Err(RecvError::Closed) => break,
@@ -174,7 +188,7 @@ fn forward<R: Runtime>(app: &AppHandle<R>, feeds: EngineFeeds, live: bool) {
         loop {
             match stats.recv().await {
                 Ok(ev) => {
-                    let _ = a.emit("stats", stats_view(&ev, live));
+                    let _ = Stats(stats_view(&ev, live)).emit(&a);
                 }
                 Err(RecvError::Lagged(_)) => continue,
                 Err(RecvError::Closed) => break,
@@ -196,6 +210,7 @@ fn forward_result<R: Runtime>(
 
 /// (Re)starts the preview with `settings` (not live).
 #[tauri::command]
+#[specta::specta]
 pub async fn start_preview<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
@@ -208,6 +223,7 @@ pub async fn start_preview<R: Runtime>(
 
 /// Goes live with `title`.
 #[tauri::command]
+#[specta::specta]
 pub async fn go_live<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
@@ -221,6 +237,7 @@ pub async fn go_live<R: Runtime>(
 
 /// Ends the stream cleanly, then goes back to preview.
 #[tauri::command]
+#[specta::specta]
 pub async fn end_stream<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
@@ -234,12 +251,14 @@ pub async fn end_stream<R: Runtime>(
 
 /// Whether a broadcast is on.
 #[tauri::command]
+#[specta::specta]
 pub async fn is_live(state: State<'_, AppState>) -> CmdResult<bool> {
     Ok(state::studio(&state).await?.is_live())
 }
 
 /// Sets volume and mute of the running engine.
 #[tauri::command]
+#[specta::specta]
 pub async fn set_audio(state: State<'_, AppState>, volume: f64, muted: bool) -> CmdResult<()> {
     let studio = state::studio(&state).await?;
     studio.set_audio(volume, muted).map_err(|e| e.view())
@@ -247,6 +266,7 @@ pub async fn set_audio(state: State<'_, AppState>, volume: f64, muted: bool) -> 
 
 /// Opens the own channel's chat; updates arrive as `chat` events.
 #[tauri::command]
+#[specta::specta]
 pub async fn chat_connect<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
@@ -262,18 +282,18 @@ pub async fn chat_connect<R: Runtime>(
             tokio::select! {
                 ev = client.next_event() => match ev {
                     Some(ChatEvent::Frame(frame)) => {
-                        let _ = app.emit("chat", ChatUpdate::Frame { frame });
+                        let _ = Chat(ChatUpdate::Frame { frame }).emit(&app);
                     }
                     Some(ChatEvent::State(s)) => {
                         let (connected, text) = chat_state_text(&s);
-                        let _ = app.emit("chat", ChatUpdate::State { connected, text });
+                        let _ = Chat(ChatUpdate::State { connected, text }).emit(&app);
                     }
                     None => break,
                 },
                 out = rx.recv() => match out {
                     Some(frame) => {
                         if let Err(e) = client.send(frame).await {
-                            let _ = app.emit("chat", ChatUpdate::State { connected: false, text: e.to_string() });
+                            let _ = Chat(ChatUpdate::State { connected: false, text: e.to_string() }).emit(&app);
                         }
                     }
                     None => { client.close().await; break; }
@@ -287,36 +307,41 @@ pub async fn chat_connect<R: Runtime>(
 
 /// Sends a chat frame: a message, or a moderation action (delete, timeout, ban, slow).
 #[tauri::command]
+#[specta::specta]
 pub async fn chat_send(state: State<'_, AppState>, frame: ClientFrame) -> CmdResult<()> {
     let tx = state.chat_tx.lock().await.clone();
     match tx {
         Some(tx) => tx
             .send(frame)
             .await
-            .map_err(|_| err("chat", "the chat connection is closed")),
-        None => Err(err("chat", "chat is not connected")),
+            .map_err(|_| err(StudioErrorKind::Chat, "the chat connection is closed")),
+        None => Err(err(StudioErrorKind::Chat, "chat is not connected")),
     }
 }
 
 /// The recordings in the recording folder.
 #[tauri::command]
+#[specta::specta]
 pub fn recordings(dir: String) -> Vec<RecordingView> {
     list_recordings(std::path::Path::new(&dir))
 }
 
 /// Opens a folder in the desktop's file manager.
 #[tauri::command]
+#[specta::specta]
 pub fn open_folder(dir: String) -> CmdResult<()> {
-    std::fs::create_dir_all(&dir).map_err(|e| err("state", format!("cannot create {dir}: {e}")))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| err(StudioErrorKind::State, format!("cannot create {dir}: {e}")))?;
     std::process::Command::new("xdg-open")
         .arg(&dir)
         .spawn()
         .map(drop)
-        .map_err(|e| err("state", format!("cannot open {dir}: {e}")))
+        .map_err(|e| err(StudioErrorKind::State, format!("cannot open {dir}: {e}")))
 }
 
 /// Ends any stream cleanly and quits.
 #[tauri::command]
+#[specta::specta]
 pub async fn quit<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> CmdResult<()> {
     crate::shutdown(&state).await;
     state::save_window(&app);

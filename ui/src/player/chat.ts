@@ -3,7 +3,7 @@
 
 import type { ClientFrame } from "../bindings/ClientFrame";
 import type { ServerFrame } from "../bindings/ServerFrame";
-import type { ChatEvent } from "./chatState";
+import type { ChatEvent } from "../shared/chatState";
 
 /** The socket URL for `channel`, with the token when signed in and this
  * browser's viewer id (so a reconnecting or second tab counts once). */

@@ -3,7 +3,7 @@
 
 import "./style.css";
 import { api } from "./api";
-import { h, replaceChildren } from "./dom";
+import { h, replaceChildren } from "../shared/dom";
 import { parseRoute, type Route } from "./router";
 import { getSession, onSession, setSession } from "./session";
 import { openAuthDialog } from "./views/authDialog";

@@ -1,3 +1,5 @@
+// Number and duration formatting shared by the player and the studio.
+
 /** Formats a duration in seconds as H:MM:SS (or M:SS under an hour). */
 export function formatDuration(totalSeconds: number): string {
   const s = Math.max(0, Math.floor(totalSeconds));
@@ -14,4 +16,9 @@ export function formatCount(n: number): string {
   if (n < 1000) return String(n);
   if (n < 1_000_000) return `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)}K`;
   return `${(n / 1_000_000).toFixed(1)}M`;
+}
+
+/** A bitrate in kbit/s as a short label: 800 kb/s, 3.5 Mb/s. */
+export function formatBitrate(kbps: number): string {
+  return kbps >= 1000 ? `${(kbps / 1000).toFixed(1)} Mb/s` : `${Math.round(kbps)} kb/s`;
 }

@@ -1,13 +1,9 @@
 import { describe, expect, it } from "vitest";
 import {
-  applyFrame,
   asError,
   describeError,
-  emptyChat,
-  formatBitrate,
-  formatTimer,
+  type UiError,
   logModeration,
-  MAX_MESSAGES,
   meterPercent,
   previewLoader,
   pushSample,
@@ -15,27 +11,8 @@ import {
   stateClass,
   usernameProblem,
 } from "./logic";
-import type { ServerFrame } from "../bindings/ServerFrame";
 
-const msg = (id: number, text = "hi", username = "viewer_1"): ServerFrame => ({
-  type: "message",
-  id,
-  username,
-  text,
-  sent_at: "2026-11-24T06:00:00Z",
-});
-
-describe("live timer and stats", () => {
-  it("formats the timer", () => {
-    expect(formatTimer(0)).toBe("0:00");
-    expect(formatTimer(65.9)).toBe("1:05");
-    expect(formatTimer(3600 + 62)).toBe("1:01:02");
-    expect(formatTimer(-5)).toBe("0:00");
-  });
-  it("formats bitrates", () => {
-    expect(formatBitrate(800.4)).toBe("800 kb/s");
-    expect(formatBitrate(3500)).toBe("3.5 Mb/s");
-  });
+describe("stats", () => {
   it("keeps a bounded bitrate history", () => {
     let s: number[] = [];
     for (let i = 0; i < 70; i++) s = pushSample(s, i, 60);
@@ -66,43 +43,17 @@ describe("live timer and stats", () => {
   });
 });
 
-describe("chat state", () => {
-  it("takes history sorted, appends messages once and removes deleted ones", () => {
-    let s = applyFrame(emptyChat(), { type: "hello", channel: "c", username: "c", role: "owner" });
-    expect(s.role).toBe("owner");
-    s = applyFrame(s, {
-      type: "history",
-      messages: [
-        { id: 2, username: "a", text: "two", sent_at: "" },
-        { id: 1, username: "a", text: "one", sent_at: "" },
-      ],
-    });
-    expect(s.messages.map((m) => m.id)).toEqual([1, 2]);
-    s = applyFrame(s, msg(3));
-    s = applyFrame(s, msg(3));
-    expect(s.messages.map((m) => m.id)).toEqual([1, 2, 3]);
-    expect(s.messages[2]).not.toHaveProperty("type");
-    s = applyFrame(s, { type: "deleted", id: 2 });
-    expect(s.messages.map((m) => m.id)).toEqual([1, 3]);
+describe("moderation log", () => {
+  it("logs newest first with the time", () => {
+    let log = logModeration([], "deleted a", new Date(2026, 0, 1, 6, 0, 1));
+    log = logModeration(log, "banned b", new Date(2026, 0, 1, 6, 0, 2));
+    expect(log).toEqual(["06:00:02 banned b", "06:00:01 deleted a"]);
   });
-  it("tracks viewers, slow mode, live and refusals", () => {
-    let s = applyFrame(emptyChat(), { type: "viewers", count: 1 });
-    s = applyFrame(s, { type: "slow", seconds: 10 });
-    s = applyFrame(s, { type: "live", live: true, title: "t" });
-    s = applyFrame(s, { type: "error", code: "slow_mode", message: "wait 10 s" });
-    expect([s.viewers, s.slowSeconds, s.live, s.lastError]).toEqual([1, 10, true, "wait 10 s"]);
-  });
-  it("bounds the message list", () => {
-    let s = emptyChat();
-    for (let i = 0; i < MAX_MESSAGES + 20; i++) s = applyFrame(s, msg(i));
-    expect(s.messages).toHaveLength(MAX_MESSAGES);
-    expect(s.messages[0].id).toBe(20);
-  });
-  it("logs moderation newest first", () => {
-    let s = logModeration(emptyChat(), "deleted a", new Date(2026, 0, 1, 6, 0, 1));
-    s = logModeration(s, "banned b", new Date(2026, 0, 1, 6, 0, 2));
-    expect(s.modLog[0]).toBe("06:00:02 banned b");
-    expect(s.modLog).toHaveLength(2);
+  it("keeps at most 50 entries", () => {
+    let log: string[] = [];
+    for (let i = 0; i < 60; i++) log = logModeration(log, `e${i}`);
+    expect(log).toHaveLength(50);
+    expect(log[0]).toMatch(/ e59$/);
   });
 });
 
@@ -110,7 +61,8 @@ describe("errors and validation", () => {
   it("explains error kinds", () => {
     expect(describeError({ kind: "unreachable", message: "x" }).title).toBe("Server unreachable");
     expect(describeError({ kind: "missing_plugin", message: "x" }).hint).toMatch(/package/);
-    expect(describeError({ kind: "nope", message: "x" }).title).toBe("Something went wrong");
+    expect(describeError({ kind: "state", message: "x" }).title).toBe("Something went wrong");
+    expect(describeError({ kind: "nope", message: "x" } as unknown as UiError).title).toBe("Something went wrong");
   });
   it("normalises thrown values", () => {
     expect(asError({ kind: "wrong_password", message: "m" }).kind).toBe("wrong_password");

@@ -1,21 +1,5 @@
 // Pure studio UI logic (no DOM, no Tauri): tested by logic.test.ts.
-import type { ServerFrame } from "../bindings/ServerFrame";
-import type { Message } from "../bindings/Message";
-import type { StudioErrorView } from "./bindings/StudioErrorView";
-
-/** `h:mm:ss` (or `m:ss` under an hour) for the live timer. */
-export function formatTimer(totalSecs: number): string {
-  const s = Math.max(0, Math.floor(totalSecs));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = String(s % 60).padStart(2, "0");
-  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
-}
-
-/** kbit/s as a short label. */
-export function formatBitrate(kbps: number): string {
-  return kbps >= 1000 ? `${(kbps / 1000).toFixed(1)} Mb/s` : `${Math.round(kbps)} kb/s`;
-}
+import type { StudioErrorKind, StudioErrorView } from "./ipc";
 
 /** Keeps the last `max` samples. */
 export function pushSample(samples: number[], value: number, max = 60): number[] {
@@ -39,82 +23,55 @@ export function meterPercent(db: number): number {
   return Math.round(Math.min(100, Math.max(0, ((db + 60) / 60) * 100)));
 }
 
-/** The chat panel's state. */
-export interface ChatState {
-  messages: Message[];
-  viewers: number;
-  role: string;
-  slowSeconds: number;
-  modLog: string[];
-  lastError: string | null;
-  live: boolean;
-}
-
-/** An empty chat. */
-export function emptyChat(): ChatState {
-  return { messages: [], viewers: 0, role: "anonymous", slowSeconds: 0, modLog: [], lastError: null, live: false };
-}
-
-/** Keeps at most this many messages in the panel. */
-export const MAX_MESSAGES = 300;
-
-/** Applies one server frame to the chat state (returns a new state). */
-export function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
-  switch (frame.type) {
-    case "hello":
-      return { ...state, role: frame.role, lastError: null };
-    case "history":
-      return { ...state, messages: [...frame.messages].sort((a, b) => Number(a.id) - Number(b.id)) };
-    case "message": {
-      const { type: _t, ...msg } = frame;
-      if (state.messages.some((m) => m.id === msg.id)) return state;
-      const messages = [...state.messages, msg as Message].slice(-MAX_MESSAGES);
-      return { ...state, messages };
-    }
-    case "deleted":
-      return { ...state, messages: state.messages.filter((m) => m.id !== frame.id) };
-    case "viewers":
-      return { ...state, viewers: Number(frame.count) };
-    case "live":
-      return { ...state, live: frame.live };
-    case "slow":
-      return { ...state, slowSeconds: Number(frame.seconds) };
-    case "error":
-      return { ...state, lastError: frame.message };
-    default:
-      return state;
-  }
-}
-
-/** Records a moderation action in the log (newest first, bounded). */
-export function logModeration(state: ChatState, entry: string, now = new Date()): ChatState {
+/** Adds a moderation action to the log (newest first, at most 50 entries). */
+export function logModeration(log: readonly string[], entry: string, now = new Date()): string[] {
   const time = now.toTimeString().slice(0, 8);
-  return { ...state, modLog: [`${time} ${entry}`, ...state.modLog].slice(0, 50) };
+  return [`${time} ${entry}`, ...log].slice(0, 50);
 }
+
+/** An error kind the window tells apart: one a command reports, or `key_rejected` for a
+ * destination that failed while live (seen in the stats). */
+export type UiErrorKind = StudioErrorKind | "key_rejected";
+
+/** An error the window shows. */
+export interface UiError {
+  kind: UiErrorKind;
+  message: string;
+}
+
+/** Kinds the creator can do nothing specific about: the sentence says it all. */
+const PLAIN: [string, string] = ["Something went wrong", ""];
+
+/** A title and a hint for every kind: a kind added in Rust fails to compile here. */
+const ERROR_TEXT: Record<UiErrorKind, [string, string]> = {
+  unreachable: ["Server unreachable", "Check the address, or use the built-in server."],
+  wrong_password: ["Wrong username or password", "Check both and try again."],
+  not_signed_in: ["Signed out", "Sign in again."],
+  conflict: ["Already taken", "Pick another username."],
+  invalid: ["Not accepted", "Fix the highlighted value."],
+  rate_limited: ["Too many attempts", "Wait a moment and try again."],
+  server: PLAIN,
+  missing_plugin: ["GStreamer plugin missing", "Install the named package, then try again."],
+  device_busy: ["Device busy", "Close the other app using it, or pick another source."],
+  device: ["Device unavailable", "Check it is connected, or pick another source."],
+  engine: ["Broadcast problem", "Check the sources and settings."],
+  keyring: ["Keyring unavailable", "Unlock your desktop keyring (Secret Service)."],
+  local_server: PLAIN,
+  no_server: PLAIN,
+  chat: ["Chat unavailable", "It reconnects by itself; try again in a moment."],
+  state: PLAIN,
+  key_rejected: ["Destination failed", "Check or rotate that destination's stream key."],
+};
 
 /** A title for an error kind, and what the creator can do about it. */
-export function describeError(e: StudioErrorView): { title: string; hint: string } {
-  const hints: Record<string, [string, string]> = {
-    unreachable: ["Server unreachable", "Check the address, or use the built-in server."],
-    wrong_password: ["Wrong username or password", "Check both and try again."],
-    conflict: ["Already taken", "Pick another username."],
-    invalid: ["Not accepted", "Fix the highlighted value."],
-    not_signed_in: ["Signed out", "Sign in again."],
-    missing_plugin: ["GStreamer plugin missing", "Install the named package, then try again."],
-    device_busy: ["Device busy", "Close the other app using it, or pick another source."],
-    device: ["Device unavailable", "Check it is connected, or pick another source."],
-    keyring: ["Keyring unavailable", "Unlock your desktop keyring (Secret Service)."],
-    rate_limited: ["Too many attempts", "Wait a moment and try again."],
-    key_rejected: ["Destination failed", "Check or rotate that destination's stream key."],
-    engine: ["Broadcast problem", "Check the sources and settings."],
-    chat: ["Chat unavailable", "It reconnects by itself; try again in a moment."],
-  };
-  const [title, hint] = hints[e.kind] ?? ["Something went wrong", ""];
+export function describeError(e: UiError): { title: string; hint: string } {
+  // Only a value that did not come through the typed IPC could miss the table.
+  const [title, hint] = ERROR_TEXT[e.kind] ?? PLAIN;
   return { title, hint };
 }
 
-/** Turns whatever a Tauri command threw into a StudioErrorView. */
-export function asError(e: unknown): StudioErrorView {
+/** Turns whatever a Tauri command threw into an error to show. */
+export function asError(e: unknown): UiError {
   if (e && typeof e === "object" && "kind" in e && "message" in e) return e as StudioErrorView;
   return { kind: "state", message: String(e) };
 }

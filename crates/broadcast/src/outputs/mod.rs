@@ -26,6 +26,7 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use serde::{Deserialize, Serialize};
 
+use crate::error::EngineError;
 use crate::settings::{ReconnectPolicy, SecretUrl};
 
 /// Why a destination stopped working (the `last_error` users see).
@@ -44,7 +45,15 @@ pub enum OutputError {
     /// The recording file could not be written.
     #[error("cannot write the recording ({0}); check free space and permissions")]
     Write(String),
-    /// The output pipeline could not be built (missing element, bad URL).
+    /// A GStreamer element the output needs is not installed.
+    #[error("{element} is missing: install the Debian package {package}")]
+    Missing {
+        /// Element factory name, e.g. `rtmp2sink`.
+        element: String,
+        /// Debian package that provides it.
+        package: String,
+    },
+    /// The output pipeline could not be built (bad URL, linking failed).
     #[error("{0}")]
     Setup(String),
     /// All retries were used up.
@@ -55,6 +64,16 @@ pub enum OutputError {
         /// The last error's text.
         last: String,
     },
+}
+
+impl From<aethex_gst::ElementError> for OutputError {
+    /// Through [`EngineError`]'s mapping, so both name a missing element alike.
+    fn from(e: aethex_gst::ElementError) -> Self {
+        match EngineError::from(e) {
+            EngineError::MissingElement { element, package } => Self::Missing { element, package },
+            other => Self::Setup(other.to_string()),
+        }
+    }
 }
 
 impl OutputError {
@@ -359,6 +378,24 @@ mod tests {
         b
     }
 
+    #[test]
+    fn a_missing_element_is_named_with_its_package_as_before() {
+        crate::init().expect("init");
+        const ABSENT: &str = "no_such_muxer_x";
+        let err: OutputError = aethex_gst::make(ABSENT).build().expect_err("absent").into();
+        let package = aethex_gst::package_for(ABSENT).to_string();
+        assert_eq!(
+            err,
+            OutputError::Missing {
+                element: ABSENT.into(),
+                package
+            }
+        );
+        // The text the studio and `aethex live` showed before (then `Setup`'s text).
+        assert_eq!(err.to_string(), crate::error::missing(ABSENT).to_string());
+        assert!(!err.is_retryable());
+    }
+
     /// An output whose sink is stuck (a blocked pad, like a stalled network) fills its
     /// appsrc; the feed then drops video up to the next keyframe instead of growing.
     #[test]
@@ -378,7 +415,7 @@ mod tests {
             .build();
         let mut blocked: Option<(gst::Pad, gst::PadProbeId)> = None;
         for src in [&video, &audio] {
-            let sink = gst::ElementFactory::make("fakesink")
+            let sink = aethex_gst::make("fakesink")
                 .property("sync", false)
                 .property("async", false)
                 .build()

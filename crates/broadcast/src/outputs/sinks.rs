@@ -8,16 +8,11 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
 use super::{Feed, Output, OutputError, OutputKind};
+use aethex_gst::make;
 
 /// Live appsrcs announce this latency so the muxer waits that long for the other stream
 /// before it times out (keeps audio and video interleaved).
 const MUX_LATENCY: gst::ClockTime = gst::ClockTime::from_mseconds(300);
-
-fn make(factory: &str) -> Result<gst::Element, OutputError> {
-    gst::ElementFactory::make(factory)
-        .build()
-        .map_err(|_| OutputError::Setup(crate::error::missing(factory).to_string()))
-}
 
 fn appsrc(name: &str, caps: &gst::Caps) -> gst_app::AppSrc {
     gst_app::AppSrc::builder()
@@ -47,8 +42,8 @@ pub(super) fn build(
     let pipeline = gst::Pipeline::with_name(&format!("output-{}", output.name));
     let video = appsrc("video", video_caps);
     let audio = appsrc("audio", audio_caps);
-    let vq = make("queue")?;
-    let aq = make("queue")?;
+    let vq = make("queue").build()?;
+    let aq = make("queue").build()?;
     // (muxer, sink, extra video elements, extra audio elements, muxer pad templates)
     type Parts = (
         gst::Element,
@@ -59,41 +54,45 @@ pub(super) fn build(
     );
     let (mux, sink, video_chain, audio_chain, pads): Parts = match &output.kind {
         OutputKind::Rtmp { url } => {
-            let mux = make("flvmux")?;
-            mux.set_property("streamable", true);
-            let sink = make("rtmp2sink")?;
-            sink.set_property("location", url.expose());
+            let mux = make("flvmux").property("streamable", true).build()?;
+            let sink = make("rtmp2sink")
+                .property("location", url.expose())
+                .build()?;
             (mux, sink, vec![], vec![], ["video", "audio"])
         }
         OutputKind::Srt { url } => {
-            let mux = make("mpegtsmux")?;
             // One SRT packet = 7 TS packets; otherwise receivers get undecodable H.264.
-            mux.set_property("alignment", 7i32);
-            let sink = make("srtsink")?;
-            sink.set_property("uri", url.expose());
-            sink.set_property("wait-for-connection", false);
-            let parse = make("h264parse")?;
-            parse.set_property("config-interval", -1i32);
-            let bytestream = make("capsfilter")?;
-            bytestream.set_property(
-                "caps",
-                gst::Caps::builder("video/x-h264")
-                    .field("stream-format", "byte-stream")
-                    .build(),
-            );
+            let mux = make("mpegtsmux").property("alignment", 7i32).build()?;
+            let sink = make("srtsink")
+                .property("uri", url.expose())
+                .property("wait-for-connection", false)
+                .build()?;
+            let parse = make("h264parse")
+                .property("config-interval", -1i32)
+                .build()?;
+            let bytestream = make("capsfilter")
+                .property(
+                    "caps",
+                    gst::Caps::builder("video/x-h264")
+                        .field("stream-format", "byte-stream")
+                        .build(),
+                )
+                .build()?;
             (
                 mux,
                 sink,
                 vec![parse, bytestream],
-                vec![make("aacparse")?],
+                vec![make("aacparse").build()?],
                 ["sink_%d", "sink_%d"],
             )
         }
         OutputKind::Recording { path } => {
-            let mux = make("matroskamux")?;
-            mux.set_property("offset-to-zero", true);
-            let sink = make("filesink")?;
-            sink.set_property("location", path.to_string_lossy().to_string());
+            let mux = make("matroskamux")
+                .property("offset-to-zero", true)
+                .build()?;
+            let sink = make("filesink")
+                .property("location", path.to_string_lossy().to_string())
+                .build()?;
             (mux, sink, vec![], vec![], ["video_%u", "audio_%u"])
         }
     };

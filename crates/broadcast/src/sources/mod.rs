@@ -18,7 +18,9 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{EngineError, make};
+use aethex_gst::{leaky_queue, make};
+
+use crate::error::EngineError;
 
 /// The main picture.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -147,14 +149,15 @@ fn chain(bin: &gst::Bin, elements: &[&gst::Element]) -> Result<(), EngineError> 
 
 fn screen_element(screen: &ScreenSource) -> Result<gst::Element, EngineError> {
     if let Some(pw) = screen.pipewire {
-        let src = make("pipewiresrc")?;
-        src.set_property("fd", pw.fd);
-        src.set_property("path", pw.node_id.to_string());
-        src.set_property("do-timestamp", true);
-        // A still screen sends no new frames (damage-based capture): repeat the last one.
-        src.set_property("keepalive-time", 100i32);
-        // The compositor reuses its few buffers; the leaky queue must not hold them.
-        src.set_property("always-copy", true);
+        let src = make("pipewiresrc")
+            .property("fd", pw.fd)
+            .property("path", pw.node_id.to_string())
+            .property("do-timestamp", true)
+            // A still screen sends no new frames (damage-based capture): repeat the last one.
+            .property("keepalive-time", 100i32)
+            // The compositor reuses its few buffers; the leaky queue must not hold them.
+            .property("always-copy", true)
+            .build()?;
         return Ok(src);
     }
     if screen.needs_portal() {
@@ -171,11 +174,11 @@ fn screen_element(screen: &ScreenSource) -> Result<gst::Element, EngineError> {
             device: "screen".into(),
             detail: "no X11 display ($DISPLAY is not set)".into(),
         })?;
-    let src = make("ximagesrc")?;
-    src.set_property("display-name", display);
-    src.set_property("use-damage", false);
-    src.set_property("show-pointer", true);
-    Ok(src)
+    Ok(make("ximagesrc")
+        .property("display-name", display)
+        .property("use-damage", false)
+        .property("show-pointer", true)
+        .build()?)
 }
 
 fn camera_element(camera: &CameraSource) -> Result<gst::Element, EngineError> {
@@ -190,9 +193,7 @@ fn camera_element(camera: &CameraSource) -> Result<gst::Element, EngineError> {
                 detail: "no camera found".into(),
             })?,
     };
-    let src = make("v4l2src")?;
-    src.set_property("device", device);
-    Ok(src)
+    Ok(make("v4l2src").property("device", device).build()?)
 }
 
 /// Asks the desktop portal for every screen source that needs it and fills in its stream.
@@ -224,11 +225,7 @@ pub(crate) fn video_bin(
     format: VideoFormat,
 ) -> Result<VideoBin, EngineError> {
     let src = match source {
-        VideoSource::TestPattern => {
-            let src = make("videotestsrc")?;
-            src.set_property("is-live", true);
-            src
-        }
+        VideoSource::TestPattern => make("videotestsrc").property("is-live", true).build()?,
         VideoSource::Screen(screen) => screen_element(screen)?,
         VideoSource::Camera(camera) => camera_element(camera)?,
     };
@@ -241,16 +238,11 @@ fn video_bin_from(
     format: VideoFormat,
 ) -> Result<VideoBin, EngineError> {
     let bin = gst::Bin::with_name(name);
-    let queue = make("queue")?;
-    queue.set_property_from_str("leaky", "downstream");
-    queue.set_property("max-size-buffers", 3u32);
-    queue.set_property("max-size-bytes", 0u32);
-    queue.set_property("max-size-time", 0u64);
-    let convert = make("videoconvert")?;
-    let scale = make("videoscale")?;
-    let rate = make("videorate")?;
-    let caps = make("capsfilter")?;
-    caps.set_property("caps", format.caps());
+    let queue = leaky_queue(3).build()?;
+    let convert = make("videoconvert").build()?;
+    let scale = make("videoscale").build()?;
+    let rate = make("videorate").build()?;
+    let caps = make("capsfilter").property("caps", format.caps()).build()?;
     chain(&bin, &[&src, &queue, &convert, &scale, &rate, &caps])?;
     ghost_src(&bin, &caps)?;
     Ok(VideoBin { bin, rate })
@@ -289,47 +281,38 @@ pub(crate) fn audio_bin(
     muted: bool,
 ) -> Result<AudioBin, EngineError> {
     let src = match source {
-        AudioSource::Tone { frequency } => {
-            let src = make("audiotestsrc")?;
-            src.set_property("is-live", true);
-            src.set_property("freq", *frequency);
-            src.set_property("volume", 0.3f64);
-            src
-        }
-        AudioSource::Silence => {
-            let src = make("audiotestsrc")?;
-            src.set_property("is-live", true);
-            src.set_property_from_str("wave", "silence");
-            src
-        }
-        AudioSource::Microphone { device } => {
-            let src = make("pulsesrc")?;
-            if let Some(d) = device {
-                src.set_property("device", d);
-            }
-            src
-        }
+        AudioSource::Tone { frequency } => make("audiotestsrc")
+            .property("is-live", true)
+            .property("freq", *frequency)
+            .property("volume", 0.3f64)
+            .build()?,
+        AudioSource::Silence => make("audiotestsrc")
+            .property("is-live", true)
+            .property_from_str("wave", "silence")
+            .build()?,
+        AudioSource::Microphone { device } => make("pulsesrc")
+            .property_if_some("device", device.as_deref())
+            .build()?,
         AudioSource::Desktop { device } => {
-            let src = make("pulsesrc")?;
             let d = match device {
                 Some(d) => d.clone(),
                 None => monitor_device()?,
             };
-            src.set_property("device", d);
-            src
+            make("pulsesrc").property("device", d).build()?
         }
     };
     let bin = gst::Bin::with_name(name);
-    let convert = make("audioconvert")?;
-    let resample = make("audioresample")?;
-    let caps = make("capsfilter")?;
-    caps.set_property("caps", audio_caps());
-    let vol = make("volume")?;
-    vol.set_property("volume", volume.clamp(0.0, 10.0));
-    vol.set_property("mute", muted);
-    let level = make("level")?;
-    level.set_property("interval", 100_000_000u64);
-    level.set_property("post-messages", true);
+    let convert = make("audioconvert").build()?;
+    let resample = make("audioresample").build()?;
+    let caps = make("capsfilter").property("caps", audio_caps()).build()?;
+    let vol = make("volume")
+        .property("volume", volume.clamp(0.0, 10.0))
+        .property("mute", muted)
+        .build()?;
+    let level = make("level")
+        .property("interval", 100_000_000u64)
+        .property("post-messages", true)
+        .build()?;
     chain(&bin, &[&src, &convert, &resample, &caps, &vol, &level])?;
     ghost_src(&bin, &level)?;
     Ok(AudioBin { bin, volume: vol })

@@ -57,30 +57,31 @@ pub enum StudioError {
 impl StudioError {
     /// The error as the UI shows it: a kind it can act on and the sentence.
     pub fn view(&self) -> StudioErrorView {
+        use StudioErrorKind as K;
         let kind = match self {
             StudioError::Api(ApiError::Unreachable { .. } | ApiError::Timeout { .. }) => {
-                "unreachable"
+                K::Unreachable
             }
-            StudioError::Api(ApiError::InvalidCredentials) => "wrong_password",
-            StudioError::Api(ApiError::Unauthorized) | StudioError::NotSignedIn => "not_signed_in",
-            StudioError::Api(ApiError::Conflict { .. }) => "conflict",
+            StudioError::Api(ApiError::InvalidCredentials) => K::WrongPassword,
+            StudioError::Api(ApiError::Unauthorized) | StudioError::NotSignedIn => K::NotSignedIn,
+            StudioError::Api(ApiError::Conflict { .. }) => K::Conflict,
             StudioError::Api(ApiError::Invalid { .. } | ApiError::InvalidServerUrl { .. }) => {
-                "invalid"
+                K::Invalid
             }
-            StudioError::Api(ApiError::RateLimited { .. }) => "rate_limited",
-            StudioError::Api(_) => "server",
-            StudioError::Engine(EngineError::MissingElement { .. }) => "missing_plugin",
-            StudioError::Engine(EngineError::DeviceBusy { .. }) => "device_busy",
-            StudioError::Engine(EngineError::DeviceUnavailable { .. }) => "device",
-            StudioError::Engine(EngineError::InvalidSettings(_)) => "invalid",
-            StudioError::Engine(_) => "engine",
-            StudioError::Vault(_) => "keyring",
-            StudioError::Local(_) => "local_server",
-            StudioError::NoServer => "no_server",
-            StudioError::State(_) => "state",
+            StudioError::Api(ApiError::RateLimited { .. }) => K::RateLimited,
+            StudioError::Api(_) => K::Server,
+            StudioError::Engine(EngineError::MissingElement { .. }) => K::MissingPlugin,
+            StudioError::Engine(EngineError::DeviceBusy { .. }) => K::DeviceBusy,
+            StudioError::Engine(EngineError::DeviceUnavailable { .. }) => K::Device,
+            StudioError::Engine(EngineError::InvalidSettings(_)) => K::Invalid,
+            StudioError::Engine(_) => K::Engine,
+            StudioError::Vault(_) => K::Keyring,
+            StudioError::Local(_) => K::LocalServer,
+            StudioError::NoServer => K::NoServer,
+            StudioError::State(_) => K::State,
         };
         StudioErrorView {
-            kind: kind.into(),
+            kind,
             message: self.to_string(),
         }
     }

@@ -1,12 +1,12 @@
-//! What the studio window shows and sends: plain data, exported to TypeScript
-//! (`ui/src/studio/bindings/`, feature `ts`; the wire types they use stay in
-//! `ui/src/bindings/`) so the UI never copies a type by hand.
+//! What the studio window shows and sends: plain data, exported to TypeScript with the
+//! Tauri commands that carry them (feature `specta`; `src-tauri/src/ipc.rs` writes
+//! `ui/src/studio/bindings.ts`) so the UI never copies a type by hand.
 
 use serde::{Deserialize, Serialize};
 
 /// The main picture the creator picks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "studio/bindings/"))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum MainSource {
     /// Colour bars with a tone: always works.
@@ -20,7 +20,7 @@ pub enum MainSource {
 
 /// Which H.264 encoder the creator asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "studio/bindings/"))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum EncoderPick {
     /// Hardware when it works, else x264.
@@ -36,7 +36,7 @@ pub enum EncoderPick {
 
 /// Everything the creator sets up once; remembered by the app (never holds a key).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "studio/bindings/"))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(default)]
 pub struct StudioSettings {
     /// Main picture.
@@ -90,7 +90,7 @@ impl Default for StudioSettings {
 /// A custom RTMP/SRT target. The URL here holds no key: the key is appended from the
 /// keyring (RTMP: `{url}/{key}`; SRT: `streamid={key}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "studio/bindings/"))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CustomDestination {
     /// Shown name ("Twitch").
     pub name: String,
@@ -102,7 +102,7 @@ pub struct CustomDestination {
 
 /// Who is signed in where.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "studio/bindings/"))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Profile {
     /// Server base URL.
     pub server: String,
@@ -118,7 +118,7 @@ pub struct Profile {
 
 /// Where the studio's server is and whether someone is signed in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "studio/bindings/"))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ServerStatus {
     /// Server base URL.
     pub server: String,
@@ -130,7 +130,7 @@ pub struct ServerStatus {
 
 /// One destination as listed in the destinations panel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "studio/bindings/"))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DestinationView {
     /// Shown name.
     pub name: String,
@@ -146,7 +146,7 @@ pub struct DestinationView {
 
 /// One output's state in the stats bar.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "studio/bindings/"))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct OutputView {
     /// Destination name or `recording`.
     pub name: String,
@@ -160,7 +160,7 @@ pub struct OutputView {
 
 /// Stats once a second.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "studio/bindings/"))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct StatsView {
     /// Live (true) or just previewing.
     pub live: bool,
@@ -188,7 +188,7 @@ pub struct StatsView {
 
 /// One audio meter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "studio/bindings/"))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct LevelView {
     /// Input name.
     pub name: String,
@@ -200,7 +200,7 @@ pub struct LevelView {
 
 /// A new preview frame, announced to the window (the JPEG comes by the `preview:` scheme).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "studio/bindings/"))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PreviewView {
     /// Frame number since the app started: fetch `preview://localhost/{seq}` for its JPEG.
     pub seq: u32,
@@ -214,7 +214,7 @@ pub struct PreviewView {
 
 /// A past broadcast's local recording.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "studio/bindings/"))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RecordingView {
     /// File name.
     pub name: String,
@@ -224,43 +224,60 @@ pub struct RecordingView {
     pub size_mb: f64,
 }
 
+/// What went wrong, as the UI tells it apart: it picks the error's title and what the
+/// creator can do about it by this (the UI's table of them fails to compile when one is
+/// missing). Listed in `docs/studio.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum StudioErrorKind {
+    /// The server did not answer (refused, unknown host, timed out).
+    Unreachable,
+    /// Sign-in refused: wrong username or password.
+    WrongPassword,
+    /// The session is gone or was never there: sign in (again).
+    NotSignedIn,
+    /// Already taken (username, destination name).
+    Conflict,
+    /// A value was refused (username, server address, engine settings).
+    Invalid,
+    /// Too many attempts: wait.
+    RateLimited,
+    /// Any other answer the server refused with.
+    Server,
+    /// A GStreamer element is not installed (the message names the package).
+    MissingPlugin,
+    /// A camera or microphone is used by another program.
+    DeviceBusy,
+    /// A camera, microphone or the screen cannot be opened.
+    Device,
+    /// The broadcast pipeline failed.
+    Engine,
+    /// The OS keyring cannot be opened or used.
+    Keyring,
+    /// The built-in server did not start or stopped.
+    LocalServer,
+    /// No server chosen yet.
+    NoServer,
+    /// The creator's chat connection is not open.
+    Chat,
+    /// The request does not fit what the studio is doing now.
+    State,
+}
+
 /// An error the UI shows: a kind the UI can act on plus a sentence for the creator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "studio/bindings/"))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct StudioErrorView {
-    /// `unreachable`, `wrong_password`, `conflict`, `invalid`, `not_signed_in`,
-    /// `missing_plugin`, `device_busy`, `device`, `keyring`, `engine`, `state`.
-    pub kind: String,
+    /// What went wrong, as the UI tells it apart.
+    pub kind: StudioErrorKind,
     /// What happened and what to do.
     pub message: String,
 }
 
-/// Writes every studio type as TypeScript into `dir/studio/bindings/`, and the wire types
-/// they use (from `aethex-proto`) into `dir/bindings/`; `dir` is `ui/src`.
-#[cfg(feature = "ts")]
-pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> {
-    use ts_rs::TS;
-    MainSource::export_all_to(dir)?;
-    EncoderPick::export_all_to(dir)?;
-    StudioSettings::export_all_to(dir)?;
-    CustomDestination::export_all_to(dir)?;
-    Profile::export_all_to(dir)?;
-    ServerStatus::export_all_to(dir)?;
-    DestinationView::export_all_to(dir)?;
-    OutputView::export_all_to(dir)?;
-    StatsView::export_all_to(dir)?;
-    LevelView::export_all_to(dir)?;
-    PreviewView::export_all_to(dir)?;
-    RecordingView::export_all_to(dir)?;
-    StudioErrorView::export_all_to(dir)?;
-    ChatUpdate::export_all_to(dir)?;
-    aethex_proto::chat::ClientFrame::export_all_to(dir)?;
-    Ok(())
-}
-
 /// What the studio forwards from its chat connection to the window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export_to = "studio/bindings/"))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ChatUpdate {
     /// Connection state in words (`connected`, `reconnecting in 2 s: …`).

@@ -60,18 +60,14 @@ fn one_caller(
 ) -> Result<(), PipelineError> {
     let pipeline = gst::Pipeline::new();
     let _null = NullOnDrop(pipeline.clone());
-    let src = gst::ElementFactory::make("srtsrc")
+    let src = aethex_gst::make("srtsrc")
         .property(
             "uri",
             format!("srt://{}:{}?mode=listener", addr.ip(), addr.port()),
         )
         .property("authentication", true)
         .property("wait-for-connection", true)
-        .build()
-        .map_err(|_| PipelineError::MissingElement {
-            element: "srtsrc",
-            package: "gstreamer1.0-plugins-bad",
-        })?;
+        .build()?;
     pipeline
         .add(&src)
         .map_err(|e| PipelineError::Setup(e.to_string()))?;

@@ -9,6 +9,7 @@
 
 use std::sync::mpsc::SyncSender;
 
+use aethex_gst::make;
 use bytes::Bytes;
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -24,14 +25,9 @@ pub enum PipelineError {
     /// GStreamer could not be initialised.
     #[error("GStreamer init failed: {0}")]
     Init(#[from] gst::glib::Error),
-    /// A required element is not installed.
-    #[error("GStreamer element {element} missing: install {package}")]
-    MissingElement {
-        /// Factory name.
-        element: &'static str,
-        /// Debian package that provides it.
-        package: &'static str,
-    },
+    /// A required element is not installed (names it and its Debian package).
+    #[error(transparent)]
+    Element(#[from] aethex_gst::ElementError),
     /// Building or linking the graph failed.
     #[error("pipeline setup failed: {0}")]
     Setup(String),
@@ -41,16 +37,6 @@ pub enum PipelineError {
 pub fn init() -> Result<(), PipelineError> {
     gst::init()?;
     Ok(())
-}
-
-/// Makes an element, naming the package to install when it is missing.
-pub fn make(factory: &'static str, package: &'static str) -> Result<gst::Element, PipelineError> {
-    gst::ElementFactory::make(factory)
-        .build()
-        .map_err(|_| PipelineError::MissingElement {
-            element: factory,
-            package,
-        })
 }
 
 /// What the demuxer hands to the broadcast.
@@ -94,7 +80,7 @@ pub fn attach_demuxer(
     src: &gst::Element,
     tx: SyncSender<TsFrame>,
 ) -> Result<(), PipelineError> {
-    let demux = make("tsdemux", "gstreamer1.0-plugins-bad")?;
+    let demux = make("tsdemux").build()?;
     pipeline
         .add(&demux)
         .map_err(|e| PipelineError::Setup(e.to_string()))?;
@@ -155,7 +141,7 @@ fn link_track(
     };
     let (parse, filter) = if video {
         (
-            make("h264parse", "gstreamer1.0-plugins-bad")?,
+            make("h264parse").build()?,
             gst::Caps::builder("video/x-h264")
                 .field("stream-format", "avc")
                 .field("alignment", "au")
@@ -163,7 +149,7 @@ fn link_track(
         )
     } else {
         (
-            make("aacparse", "gstreamer1.0-plugins-good")?,
+            make("aacparse").build()?,
             gst::Caps::builder("audio/mpeg")
                 .field("stream-format", "raw")
                 .build(),

@@ -1,7 +1,7 @@
 // Sign in / create account dialog (a native <dialog>: focus trap, Esc to close).
 
 import { ApiError, api } from "../api";
-import { h, icon } from "../dom";
+import { h, icon } from "../../shared/dom";
 import { setSession } from "../session";
 
 const USERNAME = /^[A-Za-z0-9_]{3,25}$/;

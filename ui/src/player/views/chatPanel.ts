@@ -12,8 +12,8 @@ import {
   initialChatState,
   type ChatEvent,
   type ChatState,
-} from "../chatState";
-import { h, hueOf, icon, replaceChildren } from "../dom";
+} from "../../shared/chatState";
+import { h, hueOf, icon, replaceChildren } from "../../shared/dom";
 import { getSession, onSession } from "../session";
 import { openAuthDialog } from "./authDialog";
 

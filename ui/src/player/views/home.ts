@@ -2,7 +2,7 @@
 
 import type { Channel } from "../../bindings/Channel";
 import { api } from "../api";
-import { avatar, h, hueOf, icon, replaceChildren } from "../dom";
+import { avatar, h, hueOf, icon, replaceChildren } from "../../shared/dom";
 import { channelHref } from "../router";
 import { formatCount } from "../../shared/format";
 import type { Page } from "./page";

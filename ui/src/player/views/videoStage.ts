@@ -3,7 +3,7 @@
 // loading / offline / error overlays.
 
 import type { Channel } from "../../bindings/Channel";
-import { avatar, h, icon, replaceChildren } from "../dom";
+import { avatar, h, icon, replaceChildren } from "../../shared/dom";
 import { formatLatency, isBehindLive } from "../latency";
 import { TARGET_LATENCY_S, VideoPlayer, type PlaybackState } from "../player";
 

@@ -8,7 +8,7 @@
 import type { Channel } from "../../bindings/Channel";
 import type { Vod } from "../../bindings/Vod";
 import { ApiError, api, liveSrc, vodSrc } from "../api";
-import { avatar, h, icon, replaceChildren } from "../dom";
+import { avatar, h, icon, replaceChildren } from "../../shared/dom";
 import { channelHref } from "../router";
 import { formatCount, formatDuration } from "../../shared/format";
 import { createChatPanel } from "./chatPanel";

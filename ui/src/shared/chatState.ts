@@ -1,6 +1,7 @@
-// Chat panel state as a pure reducer over server frames and local events, so
-// every rule (history, live messages, deletions, refusals, slow mode) is
-// testable without a socket or a DOM.
+// Chat state as a pure reducer over server frames and local events, so every
+// rule (history, live messages, deletions, refusals, slow mode) is testable
+// without a socket or a DOM. One reducer for the player's chat panel and the
+// studio's (which gets the same frames through the `chat` event).
 
 import type { Message } from "../bindings/Message";
 import type { Role } from "../bindings/Role";
