@@ -4,11 +4,11 @@ mod support;
 
 use aethex_client::{ApiClient, ApiError, Secret};
 use aethex_proto::ChannelPatch;
-use support::{TestServer, closed_port, within};
+use support::{TestDb, TestServer, closed_port, within};
 
 #[tokio::test]
 async fn health_answers_on_a_real_server() {
-    let srv = TestServer::start().await;
+    let srv = TestServer::start(TestDb::Sqlite).await;
     let api = ApiClient::new(&srv.url()).unwrap();
     within("healthz", api.health()).await.unwrap();
 }
@@ -45,7 +45,7 @@ async fn register(srv: &TestServer, name: &str) -> ApiClient {
 
 #[tokio::test]
 async fn account_journey_register_login_me_logout() {
-    let srv = TestServer::start().await;
+    let srv = TestServer::start(TestDb::Sqlite).await;
     let anon = ApiClient::new(&srv.url()).unwrap();
     let alice = register(&srv, "alice").await;
     assert_eq!(within("me", alice.me()).await.unwrap().username, "alice");
@@ -79,7 +79,7 @@ async fn account_journey_register_login_me_logout() {
 
 #[tokio::test]
 async fn wrong_password_then_throttled_with_retry_after() {
-    let srv = TestServer::start().await;
+    let srv = TestServer::start(TestDb::Sqlite).await;
     register(&srv, "alice").await;
     let anon = ApiClient::new(&srv.url()).unwrap();
     let mut last = None;
@@ -110,7 +110,7 @@ async fn wrong_password_then_throttled_with_retry_after() {
 
 #[tokio::test]
 async fn channel_journey_patch_key_moderators() {
-    let srv = TestServer::start().await;
+    let srv = TestServer::start(TestDb::Sqlite).await;
     let alice = register(&srv, "alice").await;
     let bob = register(&srv, "bob").await;
     let anon = ApiClient::new(&srv.url()).unwrap();
@@ -187,7 +187,7 @@ async fn channel_journey_patch_key_moderators() {
 #[tokio::test]
 async fn passwords_tokens_and_keys_never_reach_logs_or_debug_output() {
     let logs = support::LogCapture::install();
-    let srv = TestServer::start().await;
+    let srv = TestServer::start(TestDb::Sqlite).await;
     let anon = ApiClient::new(&srv.url()).unwrap();
     let pw = secret("pw_never_logged_42");
     let s = within("register", anon.register("dave", &pw))

@@ -5,7 +5,7 @@ mod support;
 
 use aethex_client::{ApiClient, ChatClient, ChatEvent, ChatOptions, ConnectionState, Secret};
 use aethex_proto::{ClientFrame, Role, ServerFrame};
-use support::{TestServer, has_route, within};
+use support::{TestDb, TestServer, has_route, within};
 
 const PASSWORD: &str = "chat password 123";
 
@@ -51,7 +51,7 @@ async fn expect(
 
 #[tokio::test]
 async fn roles_messages_refusals_and_deletion_reach_everyone() {
-    let srv = TestServer::start().await;
+    let srv = TestServer::start(TestDb::Sqlite).await;
     if !has_route(&srv, "/ws/chat/nobody").await {
         return;
     }
@@ -127,7 +127,7 @@ async fn roles_messages_refusals_and_deletion_reach_everyone() {
 
 #[tokio::test]
 async fn unknown_channel_and_bad_token_fail_for_good() {
-    let srv = TestServer::start().await;
+    let srv = TestServer::start(TestDb::Sqlite).await;
     if !has_route(&srv, "/ws/chat/nobody").await {
         return;
     }
@@ -167,7 +167,7 @@ async fn unknown_channel_and_bad_token_fail_for_good() {
 
 #[tokio::test]
 async fn reconnects_by_itself_when_the_server_restarts() {
-    let srv = TestServer::start().await;
+    let srv = TestServer::start(TestDb::Sqlite).await;
     if !has_route(&srv, "/ws/chat/nobody").await {
         return;
     }

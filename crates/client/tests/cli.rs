@@ -3,7 +3,7 @@
 mod support;
 
 use aethex_client::{ApiClient, ApiError, Secret, Vault};
-use support::{TestServer, aethex, closed_port, text, within};
+use support::{TestDb, TestServer, aethex, closed_port, text, within};
 
 #[tokio::test]
 async fn login_to_a_server_that_is_not_running_says_so() {
@@ -84,7 +84,7 @@ async fn bad_arguments_are_usage_errors() {
 
 #[tokio::test]
 async fn login_with_a_wrong_password_says_so_and_exits_non_zero() {
-    let srv = TestServer::start().await;
+    let srv = TestServer::start(TestDb::Sqlite).await;
     let api = ApiClient::new(&srv.url()).unwrap();
     within(
         "register",
@@ -115,7 +115,7 @@ async fn register_login_rotate_status_logout_journey() {
         Ok(v) => v,
         Err(e) => return eprintln!("skipped: {e}; run under scripts/with-keyring"),
     };
-    let srv = TestServer::start().await;
+    let srv = TestServer::start(TestDb::Sqlite).await;
     let cfg = tempfile::tempdir().unwrap();
     let pw = "journey password 1";
     let server = srv.url();

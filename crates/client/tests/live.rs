@@ -10,7 +10,7 @@ use std::path::Path;
 use aethex_client::cli::config::CliConfig;
 use aethex_client::{ApiClient, Secret, Vault};
 use aethex_test_support::{Nginx, probe_codecs, probe_duration};
-use support::{TestServer, aethex, closed_port, has_route, text, within};
+use support::{TestDb, TestServer, aethex, closed_port, has_route, text, within};
 
 fn vault() -> Option<Vault> {
     match Vault::open() {
@@ -182,7 +182,7 @@ async fn ctrl_c_stops_cleanly_with_exit_0_and_a_finished_recording() {
 #[tokio::test]
 async fn journey_register_rotate_live_with_title() {
     let Some(vault) = vault() else { return };
-    let srv = TestServer::start().await;
+    let srv = TestServer::start(TestDb::Sqlite).await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("cfg");
     let server = srv.url();
@@ -234,7 +234,7 @@ async fn journey_register_rotate_live_with_title() {
 async fn journey_login_rotate_live_hls_on_the_real_server() {
     use tokio::io::{AsyncBufReadExt, BufReader};
     let Some(vault) = vault() else { return };
-    let srv = TestServer::start().await;
+    let srv = TestServer::start(TestDb::Sqlite).await;
     if !has_route(&srv, "/api/v1/channels/nobody/vods").await {
         return;
     }

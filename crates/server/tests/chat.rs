@@ -1,32 +1,32 @@
 //! Chat journeys over real sockets: delivery, history, persistence across a
 //! restart, slow readers, viewer counts and frame limits.
 
-mod chat_support;
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use aethex_server::both_dbs;
-use aethex_server::testing::{self, TestDb, TestServer};
-use chat_support::{Chat, WAIT, api, chat_url, register};
+use aethex_server::testing::{self, Api, TestDb, TestServer};
 use futures_util::{SinkExt, StreamExt};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
+use support::chat::{Chat, WAIT, chat_url};
 use tokio_tungstenite::tungstenite::Message;
 
 both_dbs!(messages_reach_every_client_in_order, |db| async move {
     let srv = TestServer::start(db).await;
-    let alice = register(&srv, "alice").await;
-    let bob = register(&srv, "bob").await;
-    let mut owner = Chat::join(&srv, "alice", Some(&alice)).await;
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
+    let mut owner = Chat::join(&srv, "alice", &alice).await;
     assert_eq!(owner.hello["role"], "owner");
     assert_eq!(owner.hello["username"], "alice");
     assert!(owner.history.is_empty());
     let mut others = Vec::new();
     for i in 0..12 {
-        let token = if i % 2 == 0 { Some(bob.as_str()) } else { None };
-        others.push(Chat::join(&srv, "alice", token).await);
+        let who = if i % 2 == 0 { Some(&bob) } else { None };
+        others.push(Chat::join(&srv, "alice", who).await);
     }
     assert_eq!(others[1].hello["role"], "anonymous");
     assert_eq!(others[1].hello["username"], Value::Null);
@@ -70,8 +70,8 @@ both_dbs!(
     history_on_join_leaves_out_deleted_messages,
     |db| async move {
         let srv = TestServer::start(db).await;
-        let alice = register(&srv, "alice").await;
-        let mut owner = Chat::join(&srv, "alice", Some(&alice)).await;
+        let alice = srv.user("alice").await;
+        let mut owner = Chat::join(&srv, "alice", &alice).await;
         let mut ids = Vec::new();
         for t in ["one", "two", "three"] {
             ids.push(owner.say_and_see(t).await["id"].as_i64().expect("id"));
@@ -79,15 +79,11 @@ both_dbs!(
         let mut watcher = Chat::join(&srv, "alice", None).await;
         assert_eq!(watcher.history.len(), 3);
 
-        let (s, v) = api(
-            &srv,
-            Method::DELETE,
-            &format!("/api/v1/chat/messages/{}", ids[1]),
-            Some(&alice),
-            None,
-        )
-        .await;
-        assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+        srv.delete(&format!("/api/v1/chat/messages/{}", ids[1]))
+            .as_user(&alice)
+            .send()
+            .await
+            .expect(StatusCode::NO_CONTENT);
         watcher.expect_deleted(ids[1]).await;
         owner.expect_deleted(ids[1]).await;
 
@@ -99,44 +95,26 @@ both_dbs!(
             .collect();
         assert_eq!(texts, ["one", "three"]);
 
-        let (s, v) = api(&srv, Method::GET, "/api/v1/channels/alice/chat", None, None).await;
-        assert_eq!(s, StatusCode::OK);
+        let v = srv.get("/api/v1/channels/alice/chat").send().await;
+        let v = v.expect(StatusCode::OK);
         assert_eq!(v["messages"].as_array().expect("messages").len(), 2);
         let path = format!("/api/v1/channels/alice/chat?before={}&limit=1000", ids[2]);
-        let (s, v) = api(&srv, Method::GET, &path, None, None).await;
-        assert_eq!(s, StatusCode::OK);
+        let v = srv.get(&path).send().await.expect(StatusCode::OK);
         assert_eq!(v["messages"][0]["text"], "one", "before= pages back: {v}");
-        let (s, v) = api(
-            &srv,
-            Method::GET,
-            "/api/v1/channels/alice/chat?limit=0",
-            None,
-            None,
-        )
-        .await;
-        assert_eq!(s, StatusCode::OK, "limit clamps to 1");
+        // limit clamps to 1.
+        let path = "/api/v1/channels/alice/chat?limit=0";
+        let v = srv.get(path).send().await.expect(StatusCode::OK);
         assert_eq!(v["messages"][0]["text"], "three", "newest last");
         for bad in ["limit=abc", "before=-1", "before=x"] {
-            let (s, v) = api(
-                &srv,
-                Method::GET,
-                &format!("/api/v1/channels/alice/chat?{bad}"),
-                None,
-                None,
-            )
-            .await;
-            assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {v}");
-            assert_eq!(v["error"]["code"], "bad_request");
+            srv.get(&format!("/api/v1/channels/alice/chat?{bad}"))
+                .send()
+                .await
+                .expect_error(StatusCode::BAD_REQUEST, "bad_request");
         }
-        let (s, _) = api(
-            &srv,
-            Method::GET,
-            "/api/v1/channels/nobody/chat",
-            None,
-            None,
-        )
-        .await;
-        assert_eq!(s, StatusCode::NOT_FOUND);
+        srv.get("/api/v1/channels/nobody/chat")
+            .send()
+            .await
+            .expect(StatusCode::NOT_FOUND);
         // History only holds the last 50.
         for i in 0..55 {
             owner.say(&format!("m{i}")).await;
@@ -152,8 +130,8 @@ both_dbs!(
 
 both_dbs!(messages_survive_a_restart, |db| async move {
     let srv = TestServer::start(db).await;
-    let alice = register(&srv, "alice").await;
-    let mut owner = Chat::join(&srv, "alice", Some(&alice)).await;
+    let alice = srv.user("alice").await;
+    let mut owner = Chat::join(&srv, "alice", &alice).await;
     let mut sent = Vec::new();
     for i in 0..5 {
         let mut m = owner.say_and_see(&format!("before restart {i}")).await;
@@ -169,7 +147,7 @@ both_dbs!(messages_survive_a_restart, |db| async move {
     }
 
     let srv = TestServer::start_config(testing::config(dir.path(), url), dir).await;
-    let mut again = Chat::join(&srv, "alice", Some(&alice)).await;
+    let mut again = Chat::join(&srv, "alice", &alice).await;
     assert_eq!(
         again.history, sent,
         "same ids, texts and times after the restart"
@@ -188,8 +166,8 @@ async fn a_burst_reaches_everyone_whole_in_order_one_frame_per_event() {
         c.chat_fanout_window_ms = 50;
     })
     .await;
-    let alice = register(&srv, "alice").await;
-    let mut owner = Chat::join(&srv, "alice", Some(&alice)).await;
+    let alice = srv.user("alice").await;
+    let mut owner = Chat::join(&srv, "alice", &alice).await;
     let mut watchers = Vec::new();
     for _ in 0..3 {
         watchers.push(Chat::join(&srv, "alice", None).await);
@@ -212,7 +190,7 @@ async fn a_burst_reaches_everyone_whole_in_order_one_frame_per_event() {
 #[tokio::test]
 async fn a_slow_reader_is_disconnected_without_delaying_the_others() {
     let srv = TestServer::start_with(TestDb::Sqlite, |c| c.chat_rate_limit = 0).await;
-    let alice = register(&srv, "alice").await;
+    let alice = srv.user("alice").await;
 
     // A reader that never reads, with a tiny receive buffer.
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
@@ -222,10 +200,7 @@ async fn a_slow_reader_is_disconnected_without_delaying_the_others() {
         .await
         .expect("handshake");
     let fast = Chat::join(&srv, "alice", None).await;
-    let (mut tx, mut rx) = Chat::join(&srv, "alice", Some(&alice))
-        .await
-        .into_inner()
-        .split();
+    let (mut tx, mut rx) = Chat::join(&srv, "alice", &alice).await.into_inner().split();
 
     // ~9 MB of messages: more than any socket buffer plus the shared ring.
     // The sender keeps at most 256 messages ahead of the fast reader, as a
@@ -310,27 +285,22 @@ async fn a_slow_reader_is_disconnected_without_delaying_the_others() {
 #[tokio::test]
 async fn viewer_counts_people_not_sockets() {
     let srv = TestServer::start(TestDb::Sqlite).await;
-    let alice = register(&srv, "alice").await;
-    let bob = register(&srv, "bob").await;
+    let alice = srv.user("alice").await;
+    let bob = srv.user("bob").await;
     // The creator in their own chat is not a viewer.
-    let mut owner = Chat::join(&srv, "alice", Some(&alice)).await;
+    let mut owner = Chat::join(&srv, "alice", &alice).await;
     owner.expect_viewers(0).await;
-    let bob1 = Chat::join(&srv, "alice", Some(&bob)).await;
-    let bob2 = Chat::join(&srv, "alice", Some(&bob)).await;
+    let bob1 = Chat::join(&srv, "alice", &bob).await;
+    let bob2 = Chat::join(&srv, "alice", &bob).await;
     owner.expect_viewers(1).await;
     let anon_url = format!("ws://{}/ws/chat/alice?viewer=tab-0123456789", srv.http);
     let tab1 = Chat::join_url(&anon_url).await;
     let tab2 = Chat::join_url(&anon_url).await;
     let no_id = Chat::join(&srv, "alice", None).await;
     owner.expect_viewers(3).await;
-    let (_, ch) = api(&srv, Method::GET, "/api/v1/channels/alice", None, None).await;
+    let ch = srv.get("/api/v1/channels/alice").send().await;
     assert_eq!(ch["viewers"], 3, "{ch}");
-    let metrics = reqwest::get(format!("{}/metrics", srv.url()))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics body");
+    let metrics = srv.get("/metrics").send().await.text().into_owned();
     let open: f64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("aethex_chat_connections "))
@@ -349,14 +319,14 @@ async fn viewer_counts_people_not_sockets() {
     bob2.close().await;
     tab2.close().await;
     owner.expect_viewers(0).await;
-    let (_, ch) = api(&srv, Method::GET, "/api/v1/channels/alice", None, None).await;
+    let ch = srv.get("/api/v1/channels/alice").send().await;
     assert_eq!(ch["viewers"], 0);
 }
 
 #[tokio::test]
 async fn handshake_and_frame_limits() {
     let srv = TestServer::start(TestDb::Sqlite).await;
-    register(&srv, "alice").await;
+    srv.user("alice").await;
     let bad = format!("ws://{}/ws/chat/alice?token={}", srv.http, "0".repeat(64));
     match tokio_tungstenite::connect_async(&bad).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
@@ -371,8 +341,11 @@ async fn handshake_and_frame_limits() {
         }
         other => panic!("expected 404, got {other:?}"),
     }
-    let (s, v) = api(&srv, Method::GET, "/ws/chat/alice", None, None).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "plain GET: {v}");
+    // A plain GET, without the upgrade.
+    srv.get("/ws/chat/alice")
+        .send()
+        .await
+        .expect(StatusCode::BAD_REQUEST);
 
     let mut c = Chat::join(&srv, "alice", None).await;
     c.send_raw(&"x".repeat(20_000)).await;
@@ -388,7 +361,7 @@ async fn handshake_and_frame_limits() {
 #[tokio::test]
 async fn silent_clients_are_disconnected_and_answering_ones_stay() {
     let srv = TestServer::start_with(TestDb::Sqlite, |c| c.chat_idle_timeout = 3).await;
-    register(&srv, "alice").await;
+    srv.user("alice").await;
     // This client answers pings (tungstenite replies while reading).
     let mut lively = Chat::join(&srv, "alice", None).await;
     // This one connects and then never reads, so it never answers a ping.

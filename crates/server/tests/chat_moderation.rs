@@ -2,38 +2,71 @@
 //! on whom, bans, timeouts, slow mode, blocked terms, rate limits and the
 //! moderation log.
 
-mod chat_support;
+mod support;
 
 use std::time::Duration;
 
 use aethex_server::both_dbs;
-use aethex_server::testing::{TestDb, TestServer};
-use chat_support::{Chat, api, appoint, register};
-use reqwest::{Method, StatusCode};
-use serde_json::json;
+use aethex_server::testing::{Api, DELETE, GET, POST, PUT, TestDb, TestServer, TestUser};
+use reqwest::Method;
+use reqwest::StatusCode as S;
+use serde_json::{Value, json};
+use support::chat::{Chat, appoint};
 
 /// A channel `alice` with moderator `mod1` and viewers `bob` and `carol`.
 struct Cast {
     srv: TestServer,
-    alice: String,
-    mod1: String,
-    bob: String,
-    carol: String,
+    alice: TestUser,
+    mod1: TestUser,
+    bob: TestUser,
+    carol: TestUser,
 }
 
 async fn cast(db: TestDb) -> Cast {
     let srv = TestServer::start(db).await;
-    let alice = register(&srv, "alice").await;
-    let mod1 = register(&srv, "mod1").await;
-    let bob = register(&srv, "bob").await;
-    let carol = register(&srv, "carol").await;
-    appoint(&srv, "alice", &alice, "mod1").await;
+    let alice = srv.user("alice").await;
+    let mod1 = srv.user("mod1").await;
+    let bob = srv.user("bob").await;
+    let carol = srv.user("carol").await;
+    appoint(&srv, &alice, "mod1").await;
     Cast {
         srv,
         alice,
         mod1,
         bob,
         carol,
+    }
+}
+
+impl Cast {
+    /// Everyone as table entries: (alice, mod1, bob, carol).
+    fn who(&self) -> [Option<&TestUser>; 4] {
+        [&self.alice, &self.mod1, &self.bob, &self.carol].map(Some)
+    }
+}
+
+/// `/api/v1/channels/alice/bans/{username}`
+fn bans(username: &str) -> String {
+    format!("/api/v1/channels/alice/bans/{username}")
+}
+
+/// `/api/v1/chat/messages/{id}`
+fn message(id: i64) -> String {
+    format!("/api/v1/chat/messages/{id}")
+}
+
+/// One row of a permission table: method, path, who sends it with what
+/// body, and the status they get.
+type Row<'a, P> = (Method, P, Option<&'a TestUser>, Option<Value>, S);
+
+/// Sends each row in order and checks its status.
+async fn check_table<P: AsRef<str>>(srv: &TestServer, rows: &[Row<'_, P>]) {
+    for (method, path, who, body, want) in rows {
+        let mut req = srv.request(method.clone(), path.as_ref()).as_user(*who);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        req.send().await.expect(*want);
     }
 }
 
@@ -47,7 +80,7 @@ async fn every_refusal_comes_back_as_an_error_and_the_socket_stays_open() {
         .await;
     anon.expect_error("not_allowed").await;
 
-    let mut bob = Chat::join(&c.srv, "alice", Some(&c.bob)).await;
+    let mut bob = Chat::join(&c.srv, "alice", &c.bob).await;
     for bad in [
         "not json",
         r#"{"type":"nope"}"#,
@@ -68,13 +101,14 @@ async fn every_refusal_comes_back_as_an_error_and_the_socket_stays_open() {
     // 500 characters of multi-byte text are fine.
     let long = "é".repeat(500);
     bob.say_and_see(&long).await;
-    bob.send_frame(json!({"type": "timeout", "username": "carol", "seconds": 5}))
-        .await;
-    bob.expect_error("not_allowed").await;
-    bob.send_frame(json!({"type": "slow", "seconds": 5})).await;
-    bob.expect_error("not_allowed").await;
-    bob.send_frame(json!({"type": "delete", "id": 1})).await;
-    bob.expect_error("not_allowed").await;
+    for frame in [
+        json!({"type": "timeout", "username": "carol", "seconds": 5}),
+        json!({"type": "slow", "seconds": 5}),
+        json!({"type": "delete", "id": 1}),
+    ] {
+        bob.send_frame(frame).await;
+        bob.expect_error("not_allowed").await;
+    }
     // Still open and working after all of that.
     bob.say_and_see("still here").await;
 }
@@ -83,26 +117,24 @@ both_dbs!(
     moderators_cannot_act_on_the_owner_or_each_other,
     |db| async move {
         let c = cast(db).await;
-        let mod2 = register(&c.srv, "mod2").await;
-        appoint(&c.srv, "alice", &c.alice, "mod2").await;
-        let mut m = Chat::join(&c.srv, "alice", Some(&c.mod1)).await;
+        c.srv.user("mod2").await;
+        appoint(&c.srv, &c.alice, "mod2").await;
+        let mut m = Chat::join(&c.srv, "alice", &c.mod1).await;
         assert_eq!(m.hello["role"], "moderator");
         for target in ["alice", "mod2", "mod1"] {
             m.send_frame(json!({"type": "ban", "username": target}))
                 .await;
             m.expect_error("not_allowed").await;
-            let (s, v) = api(
-                &c.srv,
-                Method::PUT,
-                &format!("/api/v1/channels/alice/bans/{target}"),
-                Some(&c.mod1),
-                Some(json!({"seconds": 60})),
-            )
-            .await;
-            assert_eq!(s, StatusCode::FORBIDDEN, "mod1 on {target}: {v}");
+            c.srv
+                .put(&format!("/api/v1/channels/alice/bans/{target}"))
+                .as_user(&c.mod1)
+                .json(&json!({"seconds": 60}))
+                .send()
+                .await
+                .expect(S::FORBIDDEN);
         }
         // A moderator cannot delete the owner's message; the owner can delete anyone's.
-        let mut owner = Chat::join(&c.srv, "alice", Some(&c.alice)).await;
+        let mut owner = Chat::join(&c.srv, "alice", &c.alice).await;
         let owners = owner.say_and_see("owner speaking").await["id"]
             .as_i64()
             .expect("id");
@@ -117,91 +149,47 @@ both_dbs!(
             .send_frame(json!({"type": "delete", "id": mods}))
             .await;
         owner.expect_deleted(mods).await;
-        // The owner may ban a moderator; moderators may act on viewers.
-        let (s, _) = api(
+        // The owner may ban a moderator; moderators may act on viewers;
+        // viewers and anonymous callers cannot use the REST routes.
+        let thirty = Some(json!({"seconds": 30}));
+        let [alice, mod1, bob, carol] = c.who();
+        check_table(
             &c.srv,
-            Method::PUT,
-            "/api/v1/channels/alice/bans/mod2",
-            Some(&c.alice),
-            None,
+            &[
+                (PUT, bans("mod2"), alice, None, S::NO_CONTENT),
+                (PUT, bans("bob"), mod1, thirty, S::NO_CONTENT),
+                (PUT, bans("carol"), bob, None, S::FORBIDDEN),
+                (DELETE, message(1), None, None, S::UNAUTHORIZED),
+                (DELETE, message(owners), carol, None, S::FORBIDDEN),
+                (DELETE, message(999_999), alice, None, S::NOT_FOUND),
+            ],
         )
         .await;
-        assert_eq!(s, StatusCode::NO_CONTENT);
-        let (s, _) = api(
-            &c.srv,
-            Method::PUT,
-            "/api/v1/channels/alice/bans/bob",
-            Some(&c.mod1),
-            Some(json!({"seconds": 30})),
-        )
-        .await;
-        assert_eq!(s, StatusCode::NO_CONTENT);
-        // Viewers and anonymous callers cannot use the REST routes.
-        let (s, _) = api(
-            &c.srv,
-            Method::PUT,
-            "/api/v1/channels/alice/bans/carol",
-            Some(&c.bob),
-            None,
-        )
-        .await;
-        assert_eq!(s, StatusCode::FORBIDDEN);
-        let (s, _) = api(
-            &c.srv,
-            Method::DELETE,
-            "/api/v1/chat/messages/1",
-            None,
-            None,
-        )
-        .await;
-        assert_eq!(s, StatusCode::UNAUTHORIZED);
-        let (s, _) = api(
-            &c.srv,
-            Method::DELETE,
-            &format!("/api/v1/chat/messages/{owners}"),
-            Some(&c.carol),
-            None,
-        )
-        .await;
-        assert_eq!(s, StatusCode::FORBIDDEN);
-        let (s, _) = api(
-            &c.srv,
-            Method::DELETE,
-            "/api/v1/chat/messages/999999",
-            Some(&c.alice),
-            None,
-        )
-        .await;
-        assert_eq!(s, StatusCode::NOT_FOUND);
-        let _ = mod2;
     }
 );
 
 both_dbs!(bans_refuse_sends_and_tell_open_sockets, |db| async move {
     let c = cast(db).await;
-    let mut bob = Chat::join(&c.srv, "alice", Some(&c.bob)).await;
+    let mut bob = Chat::join(&c.srv, "alice", &c.bob).await;
     bob.say_and_see("before").await;
-    let (s, v) = api(
-        &c.srv,
-        Method::PUT,
-        "/api/v1/channels/alice/bans/bob",
-        Some(&c.alice),
-        None,
-    )
-    .await;
-    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    c.srv
+        .put("/api/v1/channels/alice/bans/bob")
+        .as_user(&c.alice)
+        .send()
+        .await
+        .expect(S::NO_CONTENT);
     bob.expect_error("banned").await;
     bob.say("let me in").await;
     bob.expect_error("banned").await;
     // A new socket is refused too.
-    let mut bob2 = Chat::join(&c.srv, "alice", Some(&c.bob)).await;
+    let mut bob2 = Chat::join(&c.srv, "alice", &c.bob).await;
     bob2.say("other tab").await;
     bob2.expect_error("banned").await;
     // Other channels are unaffected.
-    let mut elsewhere = Chat::join(&c.srv, "carol", Some(&c.bob)).await;
+    let mut elsewhere = Chat::join(&c.srv, "carol", &c.bob).await;
     elsewhere.say_and_see("hello carol").await;
 
-    let mut m = Chat::join(&c.srv, "alice", Some(&c.mod1)).await;
+    let mut m = Chat::join(&c.srv, "alice", &c.mod1).await;
     m.send_frame(json!({"type": "unban", "username": "bob"}))
         .await;
     // Unban is silent. The moderator's next message reaches bob after the
@@ -211,45 +199,35 @@ both_dbs!(bans_refuse_sends_and_tell_open_sockets, |db| async move {
     bob2.expect_message("unbanned").await;
     bob.say_and_see("back").await;
     bob2.expect_message("back").await;
-    let (s, _) = api(
+    let [alice, ..] = c.who();
+    check_table(
         &c.srv,
-        Method::DELETE,
-        "/api/v1/channels/alice/bans/bob",
-        Some(&c.alice),
-        None,
+        &[
+            // Unban twice is fine.
+            (DELETE, bans("bob"), alice, None, S::NO_CONTENT),
+            (PUT, bans("nobody"), alice, None, S::NOT_FOUND),
+        ],
     )
     .await;
-    assert_eq!(s, StatusCode::NO_CONTENT, "unban twice is fine");
-    let (s, v) = api(
-        &c.srv,
-        Method::PUT,
-        "/api/v1/channels/alice/bans/nobody",
-        Some(&c.alice),
-        None,
-    )
-    .await;
-    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
 });
 
 #[tokio::test]
 async fn timeouts_expire_on_their_own() {
     let c = cast(TestDb::Sqlite).await;
-    let mut bob = Chat::join(&c.srv, "alice", Some(&c.bob)).await;
-    let mut m = Chat::join(&c.srv, "alice", Some(&c.mod1)).await;
+    let mut bob = Chat::join(&c.srv, "alice", &c.bob).await;
+    let mut m = Chat::join(&c.srv, "alice", &c.mod1).await;
     for bad in [0, 14 * 24 * 3600 + 1] {
         m.send_frame(json!({"type": "timeout", "username": "bob", "seconds": bad}))
             .await;
         m.expect_error("bad_request").await;
     }
-    let (s, v) = api(
-        &c.srv,
-        Method::PUT,
-        "/api/v1/channels/alice/bans/bob",
-        Some(&c.alice),
-        Some(json!({"seconds": 0})),
-    )
-    .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    c.srv
+        .put("/api/v1/channels/alice/bans/bob")
+        .as_user(&c.alice)
+        .json(&json!({"seconds": 0}))
+        .send()
+        .await
+        .expect(S::UNPROCESSABLE_ENTITY);
     m.send_frame(json!({"type": "timeout", "username": "bob", "seconds": 1}))
         .await;
     bob.expect_error("timed_out").await;
@@ -279,8 +257,8 @@ async fn timeouts_expire_on_their_own() {
 #[tokio::test]
 async fn slow_mode_spaces_out_viewers_but_not_moderators() {
     let c = cast(TestDb::Sqlite).await;
-    let mut owner = Chat::join(&c.srv, "alice", Some(&c.alice)).await;
-    let mut bob = Chat::join(&c.srv, "alice", Some(&c.bob)).await;
+    let mut owner = Chat::join(&c.srv, "alice", &c.alice).await;
+    let mut bob = Chat::join(&c.srv, "alice", &c.bob).await;
     owner
         .send_frame(json!({"type": "slow", "seconds": 60}))
         .await;
@@ -296,37 +274,28 @@ async fn slow_mode_spaces_out_viewers_but_not_moderators() {
     );
     owner.say_and_see("owner 1").await;
     owner.say_and_see("owner 2").await;
-    let (s, v) = api(
+    let path = "/api/v1/channels/alice/slow-mode";
+    let off = Some(json!({"seconds": 0}));
+    let [_, as_mod1, as_bob, _] = c.who();
+    check_table(
         &c.srv,
-        Method::PUT,
-        "/api/v1/channels/alice/slow-mode",
-        Some(&c.bob),
-        Some(json!({"seconds": 0})),
+        &[
+            (PUT, path, as_bob, off.clone(), S::FORBIDDEN),
+            (PUT, path, as_mod1, off, S::NO_CONTENT),
+        ],
     )
     .await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
-    let (s, v) = api(
-        &c.srv,
-        Method::PUT,
-        "/api/v1/channels/alice/slow-mode",
-        Some(&c.mod1),
-        Some(json!({"seconds": 0})),
-    )
-    .await;
-    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
     bob.expect_message("owner 1").await;
     bob.expect_message("owner 2").await;
     bob.expect_slow(0).await;
     bob.say_and_see("free again").await;
-    let (s, _) = api(
-        &c.srv,
-        Method::PUT,
-        "/api/v1/channels/alice/slow-mode",
-        Some(&c.alice),
-        Some(json!({"seconds": 86_401})),
-    )
-    .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    c.srv
+        .put(path)
+        .as_user(&c.alice)
+        .json(&json!({"seconds": 86_401}))
+        .send()
+        .await
+        .expect(S::UNPROCESSABLE_ENTITY);
 }
 
 both_dbs!(
@@ -334,69 +303,35 @@ both_dbs!(
     |db| async move {
         let c = cast(db).await;
         let path = "/api/v1/channels/alice/blocked-terms";
-        let (s, _) = api(
+        let term = |t: &str| Some(json!({ "term": t }));
+        let [alice, mod1, bob, _] = c.who();
+        check_table(
             &c.srv,
-            Method::POST,
-            path,
-            Some(&c.mod1),
-            Some(json!({"term": " Spoiler "})),
+            &[
+                (POST, path, mod1, term(" Spoiler "), S::CREATED),
+                // Already there.
+                (POST, path, alice, term("spoiler"), S::NO_CONTENT),
+                (POST, path, bob, term("x"), S::FORBIDDEN),
+                (POST, path, alice, term(""), S::UNPROCESSABLE_ENTITY),
+                (GET, path, bob, None, S::FORBIDDEN),
+            ],
         )
         .await;
-        assert_eq!(s, StatusCode::CREATED);
-        let (s, _) = api(
-            &c.srv,
-            Method::POST,
-            path,
-            Some(&c.alice),
-            Some(json!({"term": "spoiler"})),
-        )
-        .await;
-        assert_eq!(s, StatusCode::NO_CONTENT, "already there");
-        let (s, _) = api(
-            &c.srv,
-            Method::POST,
-            path,
-            Some(&c.bob),
-            Some(json!({"term": "x"})),
-        )
-        .await;
-        assert_eq!(s, StatusCode::FORBIDDEN);
-        let (s, _) = api(
-            &c.srv,
-            Method::POST,
-            path,
-            Some(&c.alice),
-            Some(json!({"term": ""})),
-        )
-        .await;
-        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-        let (s, v) = api(&c.srv, Method::GET, path, Some(&c.alice), None).await;
-        assert_eq!(s, StatusCode::OK);
+        let v = c.srv.get(path).as_user(&c.alice).send().await.expect(S::OK);
         assert_eq!(v["terms"], json!(["spoiler"]));
-        let (s, _) = api(&c.srv, Method::GET, path, Some(&c.bob), None).await;
-        assert_eq!(s, StatusCode::FORBIDDEN);
 
-        let mut bob = Chat::join(&c.srv, "alice", Some(&c.bob)).await;
+        let mut bob = Chat::join(&c.srv, "alice", &c.bob).await;
         bob.say("huge SPOILERS ahead").await;
         bob.expect_error("blocked_term").await;
-        let (s, _) = api(
-            &c.srv,
-            Method::DELETE,
-            &format!("{path}/spoiler"),
-            Some(&c.mod1),
-            None,
-        )
-        .await;
-        assert_eq!(s, StatusCode::NO_CONTENT);
-        let (s, _) = api(
-            &c.srv,
-            Method::DELETE,
-            &format!("{path}/spoiler"),
-            Some(&c.mod1),
-            None,
-        )
-        .await;
-        assert_eq!(s, StatusCode::NOT_FOUND);
+        let term = format!("{path}/spoiler");
+        for want in [S::NO_CONTENT, S::NOT_FOUND] {
+            c.srv
+                .delete(&term)
+                .as_user(&c.mod1)
+                .send()
+                .await
+                .expect(want);
+        }
         bob.say_and_see("huge SPOILERS ahead").await;
     }
 );
@@ -404,7 +339,7 @@ both_dbs!(
 #[tokio::test]
 async fn viewers_are_rate_limited_and_moderators_get_more() {
     let c = cast(TestDb::Sqlite).await;
-    let mut bob = Chat::join(&c.srv, "alice", Some(&c.bob)).await;
+    let mut bob = Chat::join(&c.srv, "alice", &c.bob).await;
     for i in 0..21 {
         bob.say(&format!("spam {i}")).await;
     }
@@ -428,10 +363,10 @@ async fn viewers_are_rate_limited_and_moderators_get_more() {
         "{e}"
     );
     // Another channel has its own budget.
-    let mut elsewhere = Chat::join(&c.srv, "carol", Some(&c.bob)).await;
+    let mut elsewhere = Chat::join(&c.srv, "carol", &c.bob).await;
     elsewhere.say_and_see("fine here").await;
 
-    let mut m = Chat::join(&c.srv, "alice", Some(&c.mod1)).await;
+    let mut m = Chat::join(&c.srv, "alice", &c.mod1).await;
     for i in 0..30 {
         m.say(&format!("mod {i}")).await;
     }
@@ -442,33 +377,33 @@ async fn viewers_are_rate_limited_and_moderators_get_more() {
 
 both_dbs!(the_moderation_log_records_who_did_what, |db| async move {
     let c = cast(db).await;
-    let mut bob = Chat::join(&c.srv, "alice", Some(&c.bob)).await;
+    let mut bob = Chat::join(&c.srv, "alice", &c.bob).await;
     let id = bob.say_and_see("delete me").await["id"]
         .as_i64()
         .expect("id");
-    let mut m = Chat::join(&c.srv, "alice", Some(&c.mod1)).await;
+    let mut m = Chat::join(&c.srv, "alice", &c.mod1).await;
     m.send_frame(json!({"type": "delete", "id": id})).await;
     m.expect_deleted(id).await;
-    m.send_frame(json!({"type": "timeout", "username": "bob", "seconds": 600}))
-        .await;
-    m.send_frame(json!({"type": "ban", "username": "carol"}))
-        .await;
-    m.send_frame(json!({"type": "unban", "username": "carol"}))
-        .await;
-    m.send_frame(json!({"type": "slow", "seconds": 10})).await;
+    for frame in [
+        json!({"type": "timeout", "username": "bob", "seconds": 600}),
+        json!({"type": "ban", "username": "carol"}),
+        json!({"type": "unban", "username": "carol"}),
+        json!({"type": "slow", "seconds": 10}),
+    ] {
+        m.send_frame(frame).await;
+    }
     m.expect_slow(10).await;
 
     let path = "/api/v1/channels/alice/mod-log";
-    let (s, v) = api(&c.srv, Method::GET, path, Some(&c.alice), None).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    let v = c.srv.get(path).as_user(&c.alice).send().await.expect(S::OK);
     let entries = v["entries"].as_array().expect("entries");
-    let summary: Vec<(String, String, String)> = entries
+    let summary: Vec<(&str, &str, &str)> = entries
         .iter()
         .map(|e| {
             (
-                e["actor"].as_str().unwrap_or("").to_string(),
-                e["action"].as_str().unwrap_or("").to_string(),
-                e["target"].as_str().unwrap_or("-").to_string(),
+                e["actor"].as_str().unwrap_or(""),
+                e["action"].as_str().unwrap_or(""),
+                e["target"].as_str().unwrap_or("-"),
             )
         })
         .collect();
@@ -480,36 +415,24 @@ both_dbs!(the_moderation_log_records_who_did_what, |db| async move {
         ("mod1", "unban", "carol"),
         ("mod1", "slow", "-"),
     ];
-    let expect: Vec<(String, String, String)> = expect
-        .iter()
-        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
-        .collect();
     assert_eq!(summary, expect);
     assert_eq!(entries[1]["message_id"], id);
     assert_eq!(entries[2]["detail"], "600");
     assert!(entries[0]["at"].as_str().expect("at").ends_with('Z'));
 
-    let (s, v) = api(
-        &c.srv,
-        Method::GET,
-        &format!("{path}?limit=2"),
-        Some(&c.mod1),
-        None,
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK);
+    let limited = format!("{path}?limit=2");
+    let v = c.srv.get(&limited).as_user(&c.mod1).send().await;
+    let v = v.expect(S::OK);
     assert_eq!(v["entries"][1]["action"], "slow", "newest last");
-    let (s, _) = api(&c.srv, Method::GET, path, Some(&c.bob), None).await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _) = api(&c.srv, Method::GET, path, None, None).await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let (s, _) = api(
+    let before_zero = format!("{path}?before=zero");
+    let [alice, _, bob, _] = c.who();
+    check_table(
         &c.srv,
-        Method::GET,
-        &format!("{path}?before=zero"),
-        Some(&c.alice),
-        None,
+        &[
+            (GET, path, bob, None, S::FORBIDDEN),
+            (GET, path, None, None, S::UNAUTHORIZED),
+            (GET, &before_zero, alice, None, S::BAD_REQUEST),
+        ],
     )
     .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
 });

@@ -93,7 +93,46 @@ async fn one_node_owns_a_stream_and_another_takes_over_when_it_dies() {
         .unwrap();
     assert_eq!(r.status(), 200, "part {part} through node b");
     assert_eq!(r.headers()["content-type"], "video/mp4");
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
     assert!(!r.bytes().await.unwrap().is_empty());
+
+    // Cache headers pass through the edge: the plain playlist revalidates,
+    // a blocking reload (one playlist version per URL) may be cached.
+    let plain = reqwest::get(b.url("/hls/alice/index.m3u8")).await.unwrap();
+    assert_eq!(plain.headers()["cache-control"], "no-cache");
+    let msn = playlist
+        .1
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-MEDIA-SEQUENCE:"))
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .expect("media sequence");
+    let url = b.url(&format!("/hls/alice/index.m3u8?_HLS_msn={msn}"));
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let r = reqwest::get(&url).await.unwrap();
+        let cache = r.headers().get("cache-control").cloned();
+        seen.push((r.status(), cache.clone()));
+        if r.status() == 200 {
+            assert_eq!(
+                cache.as_ref().and_then(|c| c.to_str().ok()),
+                Some("public, max-age=60"),
+                "blocking reload headers: {:?}",
+                r.headers()
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(
+        seen.last().map(|s| s.0),
+        Some(reqwest::StatusCode::OK),
+        "{seen:?}"
+    );
     // Once whole segments are listed, ffprobe reads both tracks through node b.
     let url = b.url("/hls/alice/index.m3u8");
     eventually(

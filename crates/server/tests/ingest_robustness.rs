@@ -4,7 +4,9 @@ mod support;
 
 use std::time::Duration;
 
-use support::{Publisher, TestServer, Tracks, parse_playlist, wait_for};
+use aethex_server::testing::Api;
+use support::media::{MediaServer, Publisher, Tracks, parse_playlist, server, server_with};
+use support::wait_for;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -30,7 +32,7 @@ async fn expect_closed_by_server(mut s: TcpStream, within: Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_truncated_handshake_and_slow_loris_are_dropped_without_leaks() {
-    let srv = TestServer::start().await;
+    let srv = server().await;
 
     // Garbage: not an RTMP version byte.
     let mut garbage = TcpStream::connect(srv.rtmp).await.unwrap();
@@ -63,7 +65,7 @@ async fn garbage_truncated_handshake_and_slow_loris_are_dropped_without_leaks() 
 
     // The server still takes a real publisher afterwards.
     let key = srv.channel_with_key("after").await;
-    let _p = Publisher::ffmpeg(&srv.rtmp_url(&key), Tracks::Both);
+    let _p = Publisher::ffmpeg(&srv.publish_url(&key), Tracks::Both);
     wait_for("a segment after the abuse", LONG, || async {
         let p = parse_playlist(&srv.get_text("/hls/after/index.m3u8").await?);
         (!p.segments.is_empty()).then_some(())
@@ -73,12 +75,12 @@ async fn garbage_truncated_handshake_and_slow_loris_are_dropped_without_leaks() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hls_is_404_offline_and_refuses_path_traversal() {
-    let srv = TestServer::start().await;
+    let srv = server().await;
     let key = srv.channel_with_key("frank").await;
-    assert_eq!(srv.get("/hls/frank/index.m3u8").await.status(), 404);
-    assert_eq!(srv.get("/hls/nobody/index.m3u8").await.status(), 404);
+    assert_eq!(srv.get("/hls/frank/index.m3u8").send().await.status(), 404);
+    assert_eq!(srv.get("/hls/nobody/index.m3u8").send().await.status(), 404);
 
-    let _p = Publisher::ffmpeg(&srv.rtmp_url(&key), Tracks::Both);
+    let _p = Publisher::ffmpeg(&srv.publish_url(&key), Tracks::Both);
     wait_for("first segment", LONG, || async {
         let p = parse_playlist(&srv.get_text("/hls/frank/index.m3u8").await?);
         (!p.segments.is_empty()).then_some(())
@@ -94,26 +96,26 @@ async fn hls_is_404_offline_and_refuses_path_traversal() {
         "/vod/1/..%2F..%2Faethex.db",
         "/vod/..%2F1/index.m3u8",
     ] {
-        let res = srv.get(path).await;
+        let res = srv.get(path).send().await;
         assert!(
             res.status() == 404 || res.status() == 400,
             "{path} answered {}",
             res.status()
         );
-        let body = res.bytes().await.unwrap();
+        let body = res.bytes();
         assert!(!body.starts_with(b"SQLite"), "{path} leaked the database");
     }
-    assert_eq!(srv.get("/vod/999/index.m3u8").await.status(), 404);
-    assert_eq!(srv.get("/vod/abc/index.m3u8").await.status(), 404);
+    assert_eq!(srv.get("/vod/999/index.m3u8").send().await.status(), 404);
+    assert_eq!(srv.get("/vod/abc/index.m3u8").send().await.status(), 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_keeps_the_newest_recordings_and_deletes_older_files() {
-    let srv = TestServer::start_with(|c| c.vod_keep_count = Some(1)).await;
+    let srv = server_with(|c| c.vod_keep_count = Some(1)).await;
     let key = srv.channel_with_key("gina").await;
     let mut dirs = Vec::new();
     for round in 0..2 {
-        let mut p = Publisher::ffmpeg(&srv.rtmp_url(&key), Tracks::Both);
+        let mut p = Publisher::ffmpeg(&srv.publish_url(&key), Tracks::Both);
         wait_for(&format!("segments in round {round}"), LONG, || async {
             let pl = parse_playlist(&srv.get_text("/hls/gina/index.m3u8").await?);
             (pl.segments.len() >= 2 && !pl.ended).then_some(())
@@ -129,7 +131,7 @@ async fn retention_keeps_the_newest_recordings_and_deletes_older_files() {
                 .fetch_one(&srv.state.db.pool)
                 .await
                 .unwrap();
-        dirs.push(srv.dir.join(dir));
+        dirs.push(srv.dir.path().join(dir));
     }
     wait_for("older recording deleted", LONG, || async {
         (!dirs[0].exists()).then_some(())
@@ -141,12 +143,7 @@ async fn retention_keeps_the_newest_recordings_and_deletes_older_files() {
     );
     // Retention deletes the files first, then marks the row deleted.
     wait_for("older recording unlisted", LONG, || async {
-        let list: serde_json::Value = srv
-            .get("/api/v1/channels/gina/vods")
-            .await
-            .json()
-            .await
-            .ok()?;
+        let list = srv.get("/api/v1/channels/gina/vods").send().await;
         (list["vods"].as_array()?.len() == 1).then_some(())
     })
     .await;

@@ -4,14 +4,16 @@ mod support;
 
 use std::time::Duration;
 
-use support::{Publisher, TestServer, ffprobe, free_udp_port, parse_playlist, wait_for};
+use aethex_server::testing::Api;
+use support::media::{MediaServer, Publisher, ffprobe, free_udp_port, parse_playlist, server_with};
+use support::wait_for;
 
 const LONG: Duration = Duration::from_secs(60);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn srt_caller_with_key_goes_live_and_wrong_key_is_refused() {
     let port = free_udp_port();
-    let srv = TestServer::start_with(|c| c.srt = Some(([127, 0, 0, 1], port).into())).await;
+    let srv = server_with(|c| c.srt = Some(([127, 0, 0, 1], port).into())).await;
     let key = srv.channel_with_key("sam").await;
 
     // Wrong key first: refused at connection time, nothing recorded.
@@ -31,7 +33,7 @@ async fn srt_caller_with_key_goes_live_and_wrong_key_is_refused() {
     })
     .await;
     assert!(srv.is_live("sam").await);
-    let (kinds, frames) = ffprobe(&srv.url("/hls/sam/index.m3u8")).await;
+    let (kinds, frames) = ffprobe(&srv.url_for("/hls/sam/index.m3u8")).await;
     assert_eq!(kinds, ["audio", "video"]);
     assert!(frames > 0);
 
@@ -40,11 +42,6 @@ async fn srt_caller_with_key_goes_live_and_wrong_key_is_refused() {
         (!srv.is_live("sam").await).then_some(())
     })
     .await;
-    let list: serde_json::Value = srv
-        .get("/api/v1/channels/sam/vods")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: serde_json::Value = srv.get("/api/v1/channels/sam/vods").send().await.json();
     assert_eq!(list["vods"].as_array().unwrap().len(), 1, "{list}");
 }

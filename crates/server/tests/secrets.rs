@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use aethex_server::testing::{TestApp, TestDb};
-use axum::http::{Method, StatusCode};
+use aethex_server::testing::{Api, TestApp, TestDb, TestServer, TestUser};
+use axum::http::StatusCode;
 use serde_json::json;
 
 #[derive(Clone, Default)]
@@ -35,34 +35,27 @@ async fn secrets_never_appear_in_logs_or_debug_output() {
     let app = TestApp::new(TestDb::Sqlite).await;
     let password = "correct-horse-battery";
     let r = app
-        .request(
-            Method::POST,
-            "/api/v1/auth/register",
-            None,
-            Some(json!({"username": "alice", "password": password})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED);
-    let token = r.json["token"].as_str().unwrap().to_string();
-    let r = app
-        .request(
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"username": "alice", "password": "wrong-password-1"})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    let key = app.rotate_key("alice", &token).await;
-    let r = app
-        .request(
-            Method::GET,
-            &format!("/api/v1/me?token={token}"),
-            Some(&token),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK);
+        .post("/api/v1/auth/register")
+        .json(&json!({"username": "alice", "password": password}))
+        .send()
+        .await
+        .expect(StatusCode::CREATED);
+    let token = r["token"].as_str().unwrap().to_string();
+    let alice = TestUser {
+        name: "alice".into(),
+        token: token.clone(),
+    };
+    app.post("/api/v1/auth/login")
+        .json(&json!({"username": "alice", "password": "wrong-password-1"}))
+        .send()
+        .await
+        .expect(StatusCode::UNAUTHORIZED);
+    let key = app.rotate_key(&alice).await;
+    app.get(&format!("/api/v1/me?token={token}"))
+        .as_user(&alice)
+        .send()
+        .await
+        .expect(StatusCode::OK);
     let found = aethex_server::channels::store::resolve_stream_key(&app.state.db, &key)
         .await
         .unwrap();
@@ -110,21 +103,16 @@ async fn secrets_never_appear_in_logs_or_debug_output() {
 
 #[tokio::test]
 async fn real_socket_server_on_port_zero_answers() {
-    let srv = aethex_server::testing::TestServer::start(TestDb::Sqlite).await;
+    let srv = TestServer::start(TestDb::Sqlite).await;
     assert_ne!(srv.http.port(), 0);
-    let res = reqwest::get(format!("{}/api/v1/channels", srv.url()))
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let body: serde_json::Value = res.json().await.unwrap();
-    assert_eq!(body, json!({"channels": []}));
+    let res = srv.get("/api/v1/channels").send().await;
+    let res = res.expect(StatusCode::OK);
+    assert_eq!(res.json::<serde_json::Value>(), json!({"channels": []}));
     // Rate limiting and login throttling see the real peer address.
-    let res = reqwest::Client::new()
-        .post(format!("{}/api/v1/auth/login", srv.url()))
+    srv.post("/api/v1/auth/login")
         .json(&json!({"username": "x", "password": "password123"}))
         .send()
         .await
-        .unwrap();
-    assert_eq!(res.status(), 401);
+        .expect(StatusCode::UNAUTHORIZED);
     srv.stop().await;
 }

@@ -1,15 +1,15 @@
-//! Test support: a real `aethex-server` on port 0 in a temporary directory,
-//! and the `aethex` binary run against it with its own config directory.
+//! Test support: the server's own test harness (a real `aethex-server` on
+//! port 0 in a temporary directory), the `aethex` binary run against it with
+//! its own config directory, and log capture.
 #![allow(dead_code)] // each test file uses a different subset
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use aethex_server::{Config, Server};
-use tokio::sync::oneshot;
+use aethex_server::testing::Api;
+pub use aethex_server::testing::{TestDb, TestServer};
 
 /// Every wait in a test is bounded by this, generous for a loaded machine.
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -19,87 +19,6 @@ pub async fn within<F: Future>(what: &str, f: F) -> F::Output {
     tokio::time::timeout(WAIT, f)
         .await
         .unwrap_or_else(|_| panic!("{what}: timed out after {WAIT:?}"))
-}
-
-/// A running server; stops when dropped.
-pub struct TestServer {
-    /// The HTTP address.
-    pub http: SocketAddr,
-    /// The RTMP ingest address.
-    pub rtmp: SocketAddr,
-    dir: tempfile::TempDir,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-}
-
-impl TestServer {
-    /// Starts a real server (SQLite, ports 0) in a fresh temporary directory.
-    pub async fn start() -> TestServer {
-        let dir = tempfile::tempdir().expect("temp dir");
-        TestServer::start_in(dir, None).await
-    }
-
-    async fn start_in(dir: tempfile::TempDir, http: Option<SocketAddr>) -> TestServer {
-        let mut config = Config::for_tests(dir.path().join("data"));
-        if let Some(addr) = http {
-            config.http = addr;
-        }
-        let server = Server::bind(config).await.expect("server binds");
-        let (http, rtmp) = (server.http_addr(), server.rtmp_addr());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server.serve(async move {
-            let _ = stopped.await;
-        }));
-        TestServer {
-            http,
-            rtmp,
-            dir,
-            stop: Some(stop),
-            task: Some(task),
-        }
-    }
-
-    /// Stops the server and starts it again on the same HTTP port with the
-    /// same data (clients see a dropped connection, then a fresh server).
-    pub async fn restart(mut self) -> TestServer {
-        let addr = self.http;
-        self.shutdown().await;
-        let dir = tempfile::tempdir().expect("temp dir");
-        let old = std::mem::replace(&mut self.dir, dir);
-        TestServer::start_in(old, Some(addr)).await
-    }
-
-    async fn shutdown(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            let _ = within("server stop", t).await;
-        }
-    }
-
-    /// `http://127.0.0.1:PORT`.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.http)
-    }
-
-    /// `rtmp://127.0.0.1:PORT/live`.
-    pub fn rtmp_url(&self) -> String {
-        format!("rtmp://{}/live", self.rtmp)
-    }
-
-    /// A scratch directory that lives as long as the server.
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-    }
 }
 
 /// Runs the `aethex` binary with `args`, its config in `config_dir`, an
@@ -143,6 +62,7 @@ pub fn closed_port() -> u16 {
 pub struct LogCapture {
     buf: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
     _guard: tracing::subscriber::DefaultGuard,
+    _second: tracing::Dispatch,
 }
 
 struct Writer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
@@ -167,9 +87,16 @@ impl LogCapture {
             .with_ansi(false)
             .with_writer(move || Writer(sink.clone()))
             .finish();
+        // With a single registered dispatcher, tracing-core decides a new
+        // callsite's interest from the default of whichever thread reaches it
+        // first: a parallel test's thread (no subscriber) would switch the
+        // server's `http` span off for good. A second registered dispatcher
+        // makes it ask every registered one, this capture included.
+        let second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
         LogCapture {
             buf,
             _guard: tracing::subscriber::set_default(subscriber),
+            _second: second,
         }
     }
 
@@ -182,19 +109,11 @@ impl LogCapture {
 /// Whether the server has a route for `GET path` (its fallback answers 404
 /// "route not found"); lets journeys on routes that land later skip until then.
 pub async fn has_route(srv: &TestServer, path: &str) -> bool {
-    let res = within(
-        "route probe",
-        reqwest::Client::new()
-            .get(format!("{}{path}", srv.url()))
-            .send(),
-    )
-    .await
-    .expect("server answers");
+    let res = within("route probe", srv.get(path).send()).await;
     if res.status() != reqwest::StatusCode::NOT_FOUND {
         return true;
     }
-    let body = res.text().await.unwrap_or_default();
-    let has = !body.contains("route not found");
+    let has = !res.text().contains("route not found");
     if !has {
         eprintln!("skipped: this server build has no route for {path}");
     }

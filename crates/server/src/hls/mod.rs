@@ -42,6 +42,10 @@ pub const TS_TYPE: &str = "video/mp2t";
 pub const MP4_TYPE: &str = "video/mp4";
 /// Playlists change every part: always revalidate.
 const PLAYLIST_CACHE: &str = "no-cache";
+/// A blocking reload (`_HLS_msn`/`_HLS_part` in the URL) names one playlist
+/// version: a CDN may keep it, keyed on the full URL, and answer every other
+/// player asking for the same part from its cache (RFC 8216bis 6.2.5.2).
+pub const BLOCKING_PLAYLIST_CACHE: &str = "public, max-age=60";
 /// Media names are unique per broadcast and never rewritten.
 const SEGMENT_CACHE: &str = "public, max-age=31536000, immutable";
 /// How long a request for the hinted next part may wait for it.
@@ -97,7 +101,7 @@ async fn live_file(
             return playlist_response(stream.live_playlist(window));
         };
         return match stream.reload(window, msn, d.part).await {
-            Reload::Ready(text) => playlist_response(text),
+            Reload::Ready(text) => playlist_response_cached(text, BLOCKING_PLAYLIST_CACHE),
             Reload::TooFarAhead => {
                 ApiError::BadRequest("_HLS_msn is beyond the live edge".into()).into_response()
             }
@@ -120,6 +124,11 @@ async fn live_file(
 
 /// A playlist body with its content type and no-cache.
 pub fn playlist_response(text: String) -> Response {
+    playlist_response_cached(text, PLAYLIST_CACHE)
+}
+
+/// A playlist body with its content type and `cache_control`.
+pub fn playlist_response_cached(text: String, cache_control: &'static str) -> Response {
     (
         [
             (
@@ -128,7 +137,7 @@ pub fn playlist_response(text: String) -> Response {
             ),
             (
                 header::CACHE_CONTROL,
-                HeaderValue::from_static(PLAYLIST_CACHE),
+                HeaderValue::from_static(cache_control),
             ),
         ],
         text,

@@ -1,13 +1,11 @@
-//! Shared helpers for the chat tests: HTTP calls against a real server and a
-//! WebSocket chat client whose `expect_*` methods time out with clear messages.
-
-#![allow(dead_code)]
+//! A WebSocket chat client whose `expect_*` methods time out with clear
+//! messages, and the moderator appointment the chat journeys start from.
 
 use std::time::Duration;
 
-use aethex_server::testing::TestServer;
+use aethex_server::testing::{Api, TestServer, TestUser};
 use futures_util::{SinkExt, StreamExt};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -17,53 +15,16 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// How long any single expectation may wait (generous: loaded 2-core CI).
 pub const WAIT: Duration = Duration::from_secs(20);
 
-/// One HTTP call; returns status and JSON body (`Null` if none).
-pub async fn api(
-    srv: &TestServer,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let client = reqwest::Client::new();
-    let mut req = client.request(method, format!("{}{path}", srv.url()));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.expect("HTTP request");
-    let status = res.status();
-    let text = res.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-/// Registers `name` and returns its token.
-pub async fn register(srv: &TestServer, name: &str) -> String {
-    let (s, v) = api(
-        srv,
-        Method::POST,
-        "/api/v1/auth/register",
-        None,
-        Some(json!({"username": name, "password": "password123"})),
-    )
-    .await;
-    assert_eq!(s, StatusCode::CREATED, "register {name}: {v}");
-    v["token"].as_str().expect("token").to_string()
-}
-
-/// Makes `user` a moderator of `channel` (as its owner).
-pub async fn appoint(srv: &TestServer, channel: &str, owner: &str, user: &str) {
-    let (s, v) = api(
-        srv,
-        Method::PUT,
-        &format!("/api/v1/channels/{channel}/moderators/{user}"),
-        Some(owner),
-        None,
-    )
-    .await;
-    assert_eq!(s, StatusCode::NO_CONTENT, "appoint {user}: {v}");
+/// Makes `user` a moderator of `owner`'s channel (as its owner).
+pub async fn appoint(srv: &TestServer, owner: &TestUser, user: &str) {
+    srv.put(&format!(
+        "/api/v1/channels/{}/moderators/{user}",
+        owner.name
+    ))
+    .as_user(owner)
+    .send()
+    .await
+    .expect(StatusCode::NO_CONTENT);
 }
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -77,18 +38,26 @@ pub struct Chat {
     pub history: Vec<Value>,
 }
 
-/// `ws://…/ws/chat/{channel}` with optional `?token=`.
-pub fn chat_url(srv: &TestServer, channel: &str, token: Option<&str>) -> String {
-    match token {
-        Some(t) => format!("ws://{}/ws/chat/{channel}?token={t}", srv.http),
+/// `ws://…/ws/chat/{channel}`, with `?token=` for a user.
+pub fn chat_url<'u>(
+    srv: &TestServer,
+    channel: &str,
+    user: impl Into<Option<&'u TestUser>>,
+) -> String {
+    match user.into() {
+        Some(u) => format!("ws://{}/ws/chat/{channel}?token={}", srv.http, u.token),
         None => format!("ws://{}/ws/chat/{channel}", srv.http),
     }
 }
 
 impl Chat {
-    /// Joins `channel` as `token`'s user (or anonymously).
-    pub async fn join(srv: &TestServer, channel: &str, token: Option<&str>) -> Chat {
-        Chat::join_url(&chat_url(srv, channel, token)).await
+    /// Joins `channel` as `user` (`None`: anonymously).
+    pub async fn join<'u>(
+        srv: &TestServer,
+        channel: &str,
+        user: impl Into<Option<&'u TestUser>>,
+    ) -> Chat {
+        Chat::join_url(&chat_url(srv, channel, user)).await
     }
 
     /// Joins by full URL (to add `?viewer=`).
