@@ -224,6 +224,21 @@ pub async fn close_broadcast(db: &Db, broadcast_id: i64) -> Result<bool, sqlx::E
     Ok(r.rows_affected() > 0)
 }
 
+/// The channel name of broadcast `broadcast_id` while it is still open.
+pub async fn open_broadcast_channel(
+    db: &Db,
+    broadcast_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT c.name FROM broadcasts b JOIN channels c ON c.id = b.channel_id \
+         WHERE b.id = $1 AND b.ended_at IS NULL",
+    )
+    .bind(broadcast_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.map(|(name,)| name))
+}
+
 /// Closes every broadcast left open (start-up after a crash, or shutdown).
 pub async fn close_all_broadcasts(db: &Db) -> Result<u64, sqlx::Error> {
     let r = sqlx::query("UPDATE broadcasts SET ended_at = $1 WHERE ended_at IS NULL")

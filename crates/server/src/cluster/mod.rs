@@ -310,14 +310,14 @@ async fn leases(cluster: Arc<Cluster>, state: AppState, stop: tokio_util::sync::
 /// Ends broadcasts left open by a node that is gone.
 async fn end_orphans(state: &AppState, broadcasts: Vec<i64>) {
     for id in broadcasts {
-        let name: Result<Option<(String,)>, _> = sqlx::query_as(
-            "SELECT c.name FROM broadcasts b JOIN channels c ON c.id = b.channel_id \
-             WHERE b.id = $1 AND b.ended_at IS NULL",
-        )
-        .bind(id)
-        .fetch_optional(&state.db.pool)
-        .await;
-        if let Ok(Some((name,))) = name {
+        let name = match crate::channels::store::open_broadcast_channel(&state.db, id).await {
+            Ok(name) => name,
+            Err(e) => {
+                tracing::warn!(error = %e, broadcast = id, "reading an orphaned broadcast failed");
+                None
+            }
+        };
+        if let Some(name) = name {
             tracing::warn!(channel = %name, broadcast = id, "its node is gone: broadcast ended");
             if let Err(e) = crate::channels::live::end_broadcast(state, &name, id).await {
                 tracing::warn!(error = %e, "ending an orphaned broadcast failed");
