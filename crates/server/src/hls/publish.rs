@@ -13,7 +13,6 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::live::LiveStream;
-use super::media::PartRange;
 use super::playlist::{Part, Segment, vod_entry};
 use super::recording::{DiskJob, Recorder};
 use super::segmenter::Output;
@@ -62,8 +61,6 @@ pub struct Packager {
     stream: Arc<LiveStream>,
     /// Media names start with it (the broadcast id).
     prefix: String,
-    /// Bytes already in the segment being written (the next part's offset).
-    segment_offset: u64,
     recorder: Recorder,
     clock: WallClock,
 }
@@ -71,12 +68,10 @@ pub struct Packager {
 impl Packager {
     /// Starts packaging into `stream` (its recording writer thread too).
     pub fn start(stream: Arc<LiveStream>) -> std::io::Result<Packager> {
-        let index = stream.clone();
-        let recorder = Recorder::start(stream.dir.clone(), move |part| index.part_written(part))?;
+        let recorder = Recorder::start(stream.dir.clone())?;
         Ok(Packager {
             prefix: stream.broadcast_id.to_string(),
             stream,
-            segment_offset: 0,
             recorder,
             clock: WallClock::default(),
         })
@@ -125,22 +120,15 @@ impl Packager {
         self.recorder.write(DiskJob::File { name, data });
     }
 
-    /// A part: indexed (bytes in memory until written), appended to its
-    /// segment's file, then listed with the next part as the preload hint.
+    /// A part: into the memory window, appended to its segment's file, then
+    /// listed with the next part as the preload hint.
     fn part(&mut self, segment: u64, index: u32, duration: f64, independent: bool, data: Bytes) {
         let name = part_name(&self.prefix, segment, index);
         let segment_file = segment_name(&self.prefix, segment);
-        let range = PartRange {
-            segment: segment_file.clone(),
-            offset: self.segment_offset,
-            len: data.len(),
-        };
-        self.segment_offset += data.len() as u64;
-        // Indexed before it is queued, so the writer's "written" finds it.
-        self.stream.cache_part(name.clone(), range, data.clone());
+        self.stream
+            .cache_part(name.clone(), &segment_file, data.clone());
         self.recorder.write(DiskJob::AppendPart {
             segment: segment_file,
-            part: name.clone(),
             data,
         });
         let part = Part {
@@ -155,7 +143,6 @@ impl Packager {
     /// A complete segment (its bytes are already appended, part by part):
     /// listed live, and added to the recording's playlist.
     fn segment(&mut self, index: u64, duration: f64, start_us: i64) {
-        self.segment_offset = 0;
         let segment = Segment {
             uri: segment_name(&self.prefix, index),
             duration,

@@ -158,6 +158,7 @@ impl Broadcast {
             broadcast_id,
             dir,
             &cfg,
+            state.config.hls_window,
         ));
         state.live.claim(stream.clone())?;
         let packager = Packager::start(stream.clone()).map_err(|e| {
