@@ -1,6 +1,7 @@
 //! Chat load generator for `scripts/bench/chat.sh`.
 //!
-//! - `fanout`: N receivers in one channel, one sender at M messages/s; prints
+//! - `fanout`: N receivers in one channel (optionally spread over several
+//!   cluster nodes with `--receivers-at`), one sender at M messages/s; prints
 //!   deliveries/s and p50/p99 send→receive latency. Speaks our chat protocol
 //!   (`--kind aethex`) or Socket.io over a raw WebSocket (`--kind socketio`:
 //!   Engine.IO v4 framing, `42["send",…]` in, `42["message",…]` out).
@@ -378,8 +379,19 @@ async fn fanout(a: &Args) -> anyhow::Result<()> {
     } else {
         None
     };
-    let receivers = connect_lean(&kind, &addr, &owner, clients).await?;
-    eprintln!("{kind}: {clients} receivers connected");
+    // Receivers spread round-robin over `--receivers-at a,b,c` (other nodes
+    // of a cluster), else all on `--addr`; the sender always uses `--addr`.
+    let at = a.get("receivers-at", &addr);
+    let nodes: Vec<&str> = at.split(',').filter(|s| !s.is_empty()).collect();
+    let mut receivers = Vec::with_capacity(clients);
+    for (i, node) in nodes.iter().enumerate() {
+        let share = clients / nodes.len() + usize::from(i < clients % nodes.len());
+        receivers.extend(connect_lean(&kind, node, &owner, share).await?);
+    }
+    eprintln!(
+        "{kind}: {clients} receivers connected over {} node(s)",
+        nodes.len()
+    );
     let epoch = Instant::now();
     let hist = Arc::new(Histogram::new());
     let dropped = Arc::new(AtomicU64::new(0));

@@ -1,16 +1,18 @@
 //! Real peers for the tests of several crates, written once: nginx with the RTMP module,
-//! ffprobe, a private Xvfb, a private desktop session (D-Bus, PipeWire, portal), Redis, and free ports. Dev-only: no crate depends on it outside tests.
+//! ffprobe, nginx running the repository's deploy configs in front of a cluster, a private Xvfb, a private desktop session (D-Bus, PipeWire, portal), Redis, and free ports. Dev-only: no crate depends on it outside tests.
 //!
 //! Helpers panic with a clear message when a peer is missing or misbehaves (they only
 //! run inside tests).
 
 pub mod desktop;
+pub mod front;
 pub mod nginx;
 pub mod probe;
 pub mod services;
 pub mod xvfb;
 
 pub use desktop::Desktop;
+pub use front::NginxFront;
 pub use nginx::Nginx;
 pub use probe::{Probe, probe, probe_codecs, probe_duration};
 pub use services::{Haproxy, Redis};

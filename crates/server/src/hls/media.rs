@@ -14,6 +14,9 @@ use bytes::{Bytes, BytesMut};
 /// Segments kept in memory beyond the live playlist's window (players
 /// holding a slightly older playlist still find theirs).
 const GRACE_SEGMENTS: usize = 4;
+/// Fewest segments kept whatever the window: players a little behind live
+/// (a slow start, a stall) are served from memory too.
+const MIN_KEPT: usize = 32;
 /// Most bytes held per stream whatever the window (a very high bitrate
 /// stream then serves its oldest listed segments from disk instead).
 const WINDOW_BYTES: usize = 64 * 1024 * 1024;
@@ -54,7 +57,7 @@ impl MediaCache {
         MediaCache {
             files: HashMap::new(),
             segments: VecDeque::new(),
-            keep: window + GRACE_SEGMENTS,
+            keep: (window + GRACE_SEGMENTS).max(MIN_KEPT),
             held: 0,
             init: None,
         }
@@ -183,10 +186,16 @@ mod tests {
 
     #[test]
     fn only_the_window_stays_in_memory() {
-        let mut m = MediaCache::new(2);
+        let mut m = MediaCache::new(40);
+        assert_eq!(m.keep, 40 + GRACE_SEGMENTS);
+        assert_eq!(
+            MediaCache::new(2).keep,
+            MIN_KEPT,
+            "a short window keeps more"
+        );
         assert!(!m.has_media());
         m.init = Some(("1_init.mp4".into(), Bytes::from_static(b"init")));
-        let keep = 2 + GRACE_SEGMENTS as u32;
+        let keep = m.keep as u32;
         for seg in 0..=keep {
             part(&mut m, seg, 0, b"xy");
             m.complete_segment(&format!("1_{seg:05}.m4s"));
