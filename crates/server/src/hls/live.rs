@@ -164,7 +164,7 @@ impl LiveStream {
     }
 
     /// The whole playlist as a VOD (for the recording's first write).
-    pub(super) fn vod_playlist(&self) -> Option<String> {
+    pub fn vod_playlist(&self) -> Option<String> {
         self.playlist.lock().ok().map(|p| p.render_vod())
     }
 
@@ -174,6 +174,13 @@ impl LiveStream {
         let mut p = self.playlist.lock().ok()?;
         p.end();
         Some((p.duration(), p.render_vod()))
+    }
+
+    /// Segment `name` is in object storage: the playlists name it by `url`.
+    pub fn relocate(&self, name: &str, url: String) {
+        if let Ok(mut p) = self.playlist.lock() {
+            p.relocate(name, url);
+        }
     }
 
     /// Wakes blocked reloads and media waits: the playlist changed.

@@ -17,6 +17,7 @@ use super::media::PartRange;
 use super::playlist::{Part, Segment, vod_entry};
 use super::recording::{DiskJob, Recorder};
 use super::segmenter::Output;
+use super::sink::MediaSink;
 use super::{init_name, part_name, segment_name};
 
 /// How long the end of a broadcast waits for its files to reach the disk.
@@ -55,6 +56,20 @@ impl WallClock {
     }
 }
 
+/// The parts of a segment as one buffer (no copy for a single part).
+fn concat(parts: &[Bytes]) -> Bytes {
+    match parts {
+        [one] => one.clone(),
+        _ => {
+            let mut all = bytes::BytesMut::with_capacity(parts.iter().map(Bytes::len).sum());
+            for p in parts {
+                all.extend_from_slice(p);
+            }
+            all.freeze()
+        }
+    }
+}
+
 /// Publishes one broadcast's segmenter output to its [`LiveStream`] and its
 /// recording; [`Packager::finish`] ends both.
 #[derive(Debug)]
@@ -66,6 +81,10 @@ pub struct Packager {
     segment_offset: u64,
     recorder: Recorder,
     clock: WallClock,
+    /// Also gets every finished file (object storage), if set.
+    sink: Option<Arc<dyn MediaSink>>,
+    /// The open segment's parts, kept for the sink only.
+    open_segment: Vec<Bytes>,
 }
 
 impl Packager {
@@ -79,7 +98,14 @@ impl Packager {
             segment_offset: 0,
             recorder,
             clock: WallClock::default(),
+            sink: None,
+            open_segment: Vec::new(),
         })
+    }
+
+    /// Hands every finished file (init, whole segments) to `sink` too.
+    pub fn set_sink(&mut self, sink: Arc<dyn MediaSink>) {
+        self.sink = Some(sink);
     }
 
     /// The stream being filled.
@@ -122,6 +148,9 @@ impl Packager {
     fn init(&mut self, data: Bytes) {
         let name = init_name(&self.prefix);
         self.stream.cache_init(name.clone(), data.clone());
+        if let Some(sink) = &self.sink {
+            sink.init(&name, data.clone());
+        }
         self.recorder.write(DiskJob::File { name, data });
     }
 
@@ -136,6 +165,9 @@ impl Packager {
             len: data.len(),
         };
         self.segment_offset += data.len() as u64;
+        if self.sink.is_some() {
+            self.open_segment.push(data.clone());
+        }
         // Indexed before it is queued, so the writer's "written" finds it.
         self.stream.cache_part(name.clone(), range, data.clone());
         self.recorder.write(DiskJob::AppendPart {
@@ -168,6 +200,10 @@ impl Packager {
             .stream
             .list_segment(segment, part_name(&self.prefix, index + 1, 0));
         metrics::counter!("aethex_hls_segments_total").increment(1);
+        if let Some(sink) = &self.sink {
+            let parts = std::mem::take(&mut self.open_segment);
+            sink.segment(&segment_name(&self.prefix, index), concat(&parts));
+        }
         // The recording's playlist grows by appending (crash-safe and O(1)
         // per segment); it is rewritten once at the end.
         match listed {

@@ -1,5 +1,7 @@
 //! VOD retention: keep the newest N recordings per channel and/or those
-//! younger than N days; delete the files of the rest.
+//! younger than N days; delete the files of the rest — on this node's disk
+//! and, in cluster mode with object storage, every object of the broadcast
+//! in the bucket (all epochs).
 
 use std::path::Component;
 
@@ -30,6 +32,17 @@ pub async fn apply(state: &AppState) -> anyhow::Result<usize> {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => {
                     tracing::warn!(broadcast_id = id, error = %e, "delete VOD files");
+                    continue;
+                }
+            }
+        }
+        if let Some(media) = &state.media {
+            let folder = crate::storage::layout::broadcast_folder(id);
+            match media.delete_prefix(&folder).await {
+                Ok(n) => metrics::counter!("aethex_s3_deleted_total").increment(n as u64),
+                Err(e) => {
+                    // Kept as not deleted: the next run tries again.
+                    tracing::warn!(broadcast_id = id, error = %e, "delete VOD objects");
                     continue;
                 }
             }
