@@ -1,5 +1,6 @@
 //! Real peers for the tests of several crates, written once: nginx with the RTMP module,
-//! ffprobe, a private Xvfb, a private desktop session (D-Bus, PipeWire, portal), Redis, and free ports. Dev-only: no crate depends on it outside tests.
+//! ffprobe, a private Xvfb, a private desktop session (D-Bus, PipeWire, portal), Redis, an S3
+//! server (s3s-fs), and free ports. Dev-only: no crate depends on it outside tests.
 //!
 //! Helpers panic with a clear message when a peer is missing or misbehaves (they only
 //! run inside tests).
@@ -7,12 +8,14 @@
 pub mod desktop;
 pub mod nginx;
 pub mod probe;
+pub mod s3;
 pub mod services;
 pub mod xvfb;
 
 pub use desktop::Desktop;
 pub use nginx::Nginx;
 pub use probe::{Probe, probe, probe_codecs, probe_duration};
+pub use s3::S3;
 pub use services::{Haproxy, Redis};
 pub use xvfb::Xvfb;
 

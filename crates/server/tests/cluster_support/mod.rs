@@ -29,16 +29,23 @@ pub struct Node {
 impl Node {
     /// Starts a node of the cluster on `database` and `redis`.
     pub fn start(id: &str, database: &str, redis: &str) -> Node {
-        Node::try_start(&[
+        Node::start_with(id, database, redis, &[])
+    }
+
+    /// Starts a node of the cluster with more flags (`--s3-…`, say).
+    pub fn start_with(id: &str, database: &str, redis: &str, extra: &[String]) -> Node {
+        let mut args = vec![
             "--database-url",
             database,
             "--redis-url",
             redis,
             "--node-id",
             id,
-        ])
-        .unwrap_or_else(|e| panic!("node {id} did not start: {e}"))
-        .named(id)
+        ];
+        args.extend(extra.iter().map(String::as_str));
+        Node::try_start(&args)
+            .unwrap_or_else(|e| panic!("node {id} did not start: {e}"))
+            .named(id)
     }
 
     fn named(mut self, id: &str) -> Node {
