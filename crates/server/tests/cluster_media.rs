@@ -315,3 +315,48 @@ async fn an_object_storage_outage_keeps_the_live_stream_on_the_origin() {
         assert_eq!(get_bytes(&uri).await.0, 200, "{uri}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vod_outlives_its_node_dying_mid_broadcast() {
+    let s3 = S3::start();
+    let redis = Redis::start();
+    let db = aethex_server::testing::fresh_postgres_database().await;
+    let mut a = Node::start_with("node-a", &db, &redis.url(), &s3.server_args());
+    let b = Node::start_with("node-b", &db, &redis.url(), &s3.server_args());
+    let token = register(&a, "alice").await;
+    let key = stream_key(&a, "alice", &token).await;
+    let publisher = Publisher::rtmp(a.rtmp, &key);
+
+    // While live, the bucket gets a playlist of what is uploaded so far.
+    let growing = eventually(
+        "the growing playlist in the bucket",
+        Duration::from_secs(40),
+        || async {
+            let o = s3.objects("vod/");
+            o.into_iter().find(|k| k.ends_with("/e1/event.m3u8"))
+        },
+    )
+    .await;
+    let id: i64 = growing.split('/').nth(1).unwrap().parse().unwrap();
+    let listed = segment_uris(&std::fs::read_to_string(s3.root.join("media").join(&growing)).unwrap());
+    assert!(listed.len() >= 10, "{listed:?}");
+
+    // kill -9 mid-broadcast: node b ends the broadcast once the lease runs
+    // out, and serves what the bucket holds of it as an ended VOD.
+    a.kill();
+    drop(publisher);
+    let vod_url = b.url(&format!("/vod/{id}/index.m3u8"));
+    let vod = eventually("the VOD on node b", Duration::from_secs(30), || {
+        get_text(&vod_url)
+    })
+    .await;
+    assert!(vod.contains("#EXT-X-PLAYLIST-TYPE:VOD\n") && vod.ends_with("#EXT-X-ENDLIST\n"), "{vod}");
+    let public = format!("{}/", s3.public_url());
+    let uris = media_uris(&vod);
+    assert!(uris.len() > listed.len(), "init + at least what was listed: {vod}");
+    for uri in &uris {
+        assert!(uri.starts_with(&public), "{uri}");
+        assert_eq!(get_bytes(uri).await.0, 200, "{uri}");
+    }
+    assert_eq!(ffprobe_codecs(&vod_url).await, ["aac", "h264"]);
+}

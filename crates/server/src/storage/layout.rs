@@ -4,8 +4,14 @@
 //! ```text
 //! vod/{broadcast_id}/e{epoch}/{broadcast_id}_init.mp4
 //! vod/{broadcast_id}/e{epoch}/{broadcast_id}_{msn:05}.m4s
-//! vod/{broadcast_id}/e{epoch}/index.m3u8          (after the broadcast ended)
+//! vod/{broadcast_id}/e{epoch}/event.m3u8          (while live: what is uploaded so far)
+//! vod/{broadcast_id}/e{epoch}/index.m3u8          (after the broadcast ended, complete)
 //! ```
+//!
+//! Media objects never change (`Cache-Control: immutable`); `index.m3u8` is
+//! written once, when every file it names is in the bucket, so its presence
+//! means "complete". `event.m3u8` is rewritten as the broadcast grows (`no-cache`):
+//! if the recording node dies, other nodes end it and serve that.
 //!
 //! The epoch is the stream lease's (`cluster::ownership`): a stream taken
 //! over by another node writes under a new epoch, so no cache in front of
@@ -14,8 +20,17 @@
 //! (it plays from the bucket as it is); the playlists the nodes serve name
 //! them absolutely, under `--public-media-url`.
 
-/// File name of the playlist object (as on disk).
+/// File name of the complete VOD playlist object (as on disk).
 pub const PLAYLIST: &str = crate::hls::recording::PLAYLIST;
+/// File name of the growing playlist object while live.
+pub const GROWING_PLAYLIST: &str = "event.m3u8";
+/// `Cache-Control` of media objects (their names are never reused).
+pub const MEDIA_CACHE: &str = "public, max-age=31536000, immutable";
+/// `Cache-Control` of the complete VOD playlist (written once; short so that
+/// a deleted VOD leaves caches soon).
+pub const VOD_CACHE: &str = "public, max-age=300";
+/// `Cache-Control` of the growing playlist (rewritten).
+pub const GROWING_CACHE: &str = "no-cache";
 
 /// The folder of everything broadcast `id` ever stored (all epochs):
 /// retention deletes it whole.
@@ -83,6 +98,36 @@ pub fn relative(playlist: &str, base: &str) -> String {
     rewrite(playlist, |uri| uri.strip_prefix(&base).map(str::to_string))
 }
 
+/// The playlist up to and including the segment named `last` (by file
+/// name, relative or absolute): what a growing playlist may list of media
+/// uploaded in order. Unchanged if no segment has that name.
+pub fn up_to(playlist: &str, last: &str) -> String {
+    let mut out = String::with_capacity(playlist.len());
+    for line in playlist.lines() {
+        out.push_str(line);
+        out.push('\n');
+        let is_uri = !line.is_empty() && !line.starts_with('#');
+        if is_uri && line.rsplit('/').next() == Some(last) {
+            break;
+        }
+    }
+    out
+}
+
+/// A playlist of a broadcast that is over: a growing (`EVENT`) playlist
+/// whose writer died gets its end (`VOD`, `EXT-X-ENDLIST`).
+pub fn ended(playlist: &str) -> String {
+    if playlist.contains("#EXT-X-ENDLIST") {
+        return playlist.to_string();
+    }
+    let mut out = playlist.replace("#EXT-X-PLAYLIST-TYPE:EVENT", "#EXT-X-PLAYLIST-TYPE:VOD");
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str("#EXT-X-ENDLIST\n");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +135,23 @@ mod tests {
     const VOD: &str = "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-MAP:URI=\"7_init.mp4\"\n\
                        #EXTINF:1.000,\n7_00000.m4s\n#EXTINF:1.000,\n\
                        https://cdn.example/vod/7/e2/7_00001.m4s\n#EXT-X-ENDLIST\n";
+
+    #[test]
+    fn a_growing_playlist_is_cut_after_the_last_upload_and_ended_later() {
+        let growing = VOD.replace("#EXT-X-ENDLIST\n", "").replace(
+            "#EXT-X-VERSION:6\n",
+            "#EXT-X-VERSION:6\n#EXT-X-PLAYLIST-TYPE:EVENT\n",
+        );
+        let cut = up_to(&growing, "7_00000.m4s");
+        assert!(cut.ends_with("#EXTINF:1.000,\n7_00000.m4s\n"), "{cut}");
+        assert!(cut.contains("#EXT-X-MAP:URI=\"7_init.mp4\""));
+        // An absolute name counts by its file name.
+        assert_eq!(up_to(&growing, "7_00001.m4s"), growing);
+        assert_eq!(up_to(&growing, "7_00009.m4s"), growing);
+        let done = ended(&cut);
+        assert!(done.contains("#EXT-X-PLAYLIST-TYPE:VOD\n") && done.ends_with("7_00000.m4s\n#EXT-X-ENDLIST\n"));
+        assert_eq!(ended(VOD), VOD);
+    }
 
     #[test]
     fn names_carry_the_broadcast_and_the_epoch() {

@@ -15,14 +15,16 @@
 pub mod layout;
 pub mod upload;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
-use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
+use object_store::{
+    Attribute, Attributes, ClientOptions, ObjectStore, ObjectStoreExt, PutOptions, PutPayload,
+    RetryConfig,
+};
 
 use crate::config::Config;
 
@@ -153,15 +155,29 @@ impl MediaStore {
         self.public_url(prefix)
     }
 
-    /// Stores `data` at `key`, trying [`ATTEMPTS`] times with a doubling
-    /// backoff; the last error if every attempt failed.
-    pub async fn put(&self, key: &str, data: Bytes) -> Result<(), StorageError> {
+    /// Stores `data` at `key` with the content type its name implies and
+    /// `cache_control` (what a CDN in front of the bucket sees), trying
+    /// [`ATTEMPTS`] times with a doubling backoff; the last error if every
+    /// attempt failed.
+    pub async fn put(
+        &self,
+        key: &str,
+        data: Bytes,
+        cache_control: &'static str,
+    ) -> Result<(), StorageError> {
         let path = ObjectPath::from(key);
+        let mut attributes = Attributes::new();
+        attributes.insert(Attribute::ContentType, content_type(key).into());
+        attributes.insert(Attribute::CacheControl, cache_control.into());
         let mut wait = RETRY_BACKOFF;
         let mut attempt = 1;
         loop {
             let payload = PutPayload::from(data.clone());
-            match self.store.put(&path, payload).await {
+            let options = PutOptions {
+                attributes: attributes.clone(),
+                ..PutOptions::default()
+            };
+            match self.store.put_opts(&path, payload, options).await {
                 Ok(_) => return Ok(()),
                 Err(e) if attempt >= ATTEMPTS => return Err(e.into()),
                 Err(e) => {
@@ -200,5 +216,13 @@ impl MediaStore {
     }
 }
 
-/// The media store of a node, shared by its broadcasts and handlers.
-pub type SharedStore = Arc<MediaStore>;
+/// The content type of a media object by its name.
+fn content_type(key: &str) -> &'static str {
+    if key.ends_with(".m3u8") {
+        crate::hls::PLAYLIST_TYPE
+    } else if key.ends_with(".ts") {
+        crate::hls::TS_TYPE
+    } else {
+        crate::hls::MP4_TYPE
+    }
+}

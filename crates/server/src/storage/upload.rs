@@ -21,7 +21,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::layout::{self, PLAYLIST};
+use super::layout::{self, GROWING_PLAYLIST, PLAYLIST};
 use super::MediaStore;
 use crate::hls::live::LiveStream;
 use crate::hls::sink::MediaSink;
@@ -33,6 +33,11 @@ pub const QUEUE: usize = 64;
 const COMPLETION_ROUNDS: u32 = 3;
 /// Pause between those rounds (doubled each time).
 const COMPLETION_PAUSE: Duration = Duration::from_secs(2);
+
+/// The growing playlist goes to the bucket after this many segments, then
+/// each time the broadcast grew by a tenth (at least this many again): a
+/// bounded number of rewrites however long the broadcast runs.
+const GROWING_FIRST: usize = 10;
 
 /// What a file is (the `kind` label).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +54,15 @@ impl Kind {
             Kind::Segment => "segment",
             Kind::Playlist => "playlist",
         }
+    }
+}
+
+/// The `Cache-Control` of object `file` (a playlist or media).
+fn cache_control(file: &str) -> &'static str {
+    match file {
+        PLAYLIST => layout::VOD_CACHE,
+        GROWING_PLAYLIST => layout::GROWING_CACHE,
+        _ => layout::MEDIA_CACHE,
     }
 }
 
@@ -129,6 +143,8 @@ impl Uploader {
             prefix: prefix.clone(),
             missing: Vec::new(),
             failing: false,
+            segments: 0,
+            growing_at: GROWING_FIRST,
         };
         let task = tokio::spawn(worker.run(rx, queue.clone()));
         Uploader {
@@ -169,6 +185,10 @@ struct Worker {
     missing: Vec<String>,
     /// The last upload failed (log the outage once, and its end).
     failing: bool,
+    /// Segments uploaded.
+    segments: usize,
+    /// Upload the growing playlist when `segments` reaches this.
+    growing_at: usize,
 }
 
 impl Worker {
@@ -176,12 +196,15 @@ impl Worker {
         while let Some(job) = jobs.recv().await {
             match job {
                 Job::File { name, data, kind } => {
-                    if self.upload(&name, data, kind).await {
-                        if kind == Kind::Segment {
-                            self.relocate(&name);
-                        }
-                    } else {
+                    if !self.upload(&name, data, kind).await {
                         self.missing.push(name);
+                    } else if kind == Kind::Segment {
+                        self.relocate(&name);
+                        self.segments += 1;
+                        let gapless = queue.dropped.lock().is_ok_and(|d| d.is_empty());
+                        if self.segments >= self.growing_at && self.missing.is_empty() && gapless {
+                            self.upload_growing(&name).await;
+                        }
                     }
                 }
                 Job::Finish { playlist } => {
@@ -197,7 +220,7 @@ impl Worker {
     /// Uploads one file (with retries); counts and logs the outcome.
     async fn upload(&mut self, name: &str, data: Bytes, kind: Kind) -> bool {
         let key = layout::key(&self.prefix, name);
-        match self.store.put(&key, data).await {
+        match self.store.put(&key, data, cache_control(name)).await {
             Ok(()) => {
                 count(kind, "ok");
                 if std::mem::take(&mut self.failing) {
@@ -217,6 +240,26 @@ impl Worker {
                 }
                 false
             }
+        }
+    }
+
+    /// Everything up to segment `last` is in the bucket: so is a playlist of
+    /// it (other nodes serve that if this node dies mid-broadcast).
+    async fn upload_growing(&mut self, last: &str) {
+        self.growing_at = self.segments + (self.segments / 10).max(GROWING_FIRST);
+        let Some(text) = self.stream.vod_playlist() else {
+            return;
+        };
+        let text = self.bucket_copy(&layout::up_to(&text, last));
+        self.upload(GROWING_PLAYLIST, text.into(), Kind::Playlist)
+            .await;
+    }
+
+    /// A playlist as the bucket keeps it: relative names only.
+    fn bucket_copy(&self, playlist: &str) -> String {
+        match self.store.public_prefix(&self.prefix) {
+            Some(base) => layout::relative(playlist, &base),
+            None => playlist.to_string(),
         }
     }
 
@@ -267,10 +310,7 @@ impl Worker {
             );
             return false;
         }
-        let text = match self.store.public_prefix(&self.prefix) {
-            Some(base) => layout::relative(&playlist, &base),
-            None => playlist,
-        };
+        let text = self.bucket_copy(&playlist);
         let ok = self.upload(PLAYLIST, text.into(), Kind::Playlist).await;
         if ok {
             tracing::info!(broadcast = id, prefix = %self.prefix, "VOD stored in object storage");

@@ -66,10 +66,15 @@ async fn vod_file(
         {
             return Ok(response);
         }
-        let text = tokio::fs::read_to_string(dir.join(PLAYLIST))
-            .await
-            .map_err(|_| ApiError::NotFound("recording"))?;
-        return Ok(playlist_response(text));
+        if let Ok(text) = tokio::fs::read_to_string(dir.join(PLAYLIST)).await {
+            return Ok(playlist_response(text));
+        }
+        if let Some((media, prefix)) = bucket
+            && let Some(response) = objects::partial_playlist(media, prefix).await?
+        {
+            return Ok(response);
+        }
+        return Err(ApiError::NotFound("recording"));
     }
     if !is_segment_name(&file) {
         return Err(ApiError::NotFound("file"));

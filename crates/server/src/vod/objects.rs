@@ -2,7 +2,9 @@
 //! file reached the bucket is served from there on any node — its playlist
 //! read from the bucket and naming its media by public URL
 //! (`--public-media-url`), or, without a public URL, its media relayed by
-//! the node. This keeps a VOD playing after the node that recorded it is gone.
+//! the node. This keeps a VOD playing after the node that recorded it is
+//! gone — even one that died mid-broadcast (what the bucket's growing
+//! playlist lists of it).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,27 +15,48 @@ use crate::hls::{MP4_TYPE, TS_TYPE, playlist_response};
 use crate::storage::{MediaStore, StorageError, layout};
 
 /// Media in the bucket never changes under its name (the epoch is in it).
-const OBJECT_CACHE: &str = "public, max-age=31536000, immutable";
+const OBJECT_CACHE: &str = layout::MEDIA_CACHE;
 
 fn unavailable(e: &StorageError) -> ApiError {
     tracing::warn!(error = %e, "reading a VOD from object storage failed");
     ApiError::Unavailable("object storage is unreachable; try again later".into())
 }
 
-/// The VOD playlist of the broadcast stored under `prefix`, if complete
-/// there (`Ok(None)`: not in the bucket, e.g. uploads failed).
-pub async fn playlist(store: &MediaStore, prefix: &str) -> Result<Option<Response>, ApiError> {
-    let bytes = match store.get(&layout::key(prefix, PLAYLIST)).await {
+/// A playlist object of the broadcast stored under `prefix`, named by
+/// public URL (`Ok(None)`: not in the bucket).
+async fn read_playlist(
+    store: &MediaStore,
+    prefix: &str,
+    file: &str,
+) -> Result<Option<String>, ApiError> {
+    let bytes = match store.get(&layout::key(prefix, file)).await {
         Ok(b) => b,
         Err(StorageError::NotFound) => return Ok(None),
         Err(e) => return Err(unavailable(&e)),
     };
     let text = String::from_utf8_lossy(&bytes);
-    let text = match store.public_prefix(prefix) {
+    Ok(Some(match store.public_prefix(prefix) {
         Some(base) => layout::absolute(&text, &base),
         None => text.into_owned(),
-    };
-    Ok(Some(playlist_response(text)))
+    }))
+}
+
+/// The complete VOD playlist of the broadcast stored under `prefix`
+/// (`Ok(None)`: not complete in the bucket, e.g. uploads failed).
+pub async fn playlist(store: &MediaStore, prefix: &str) -> Result<Option<Response>, ApiError> {
+    Ok(read_playlist(store, prefix, PLAYLIST)
+        .await?
+        .map(playlist_response))
+}
+
+/// What the bucket holds of a broadcast whose recording node died before
+/// its end: the growing playlist, ended.
+pub async fn partial_playlist(
+    store: &MediaStore,
+    prefix: &str,
+) -> Result<Option<Response>, ApiError> {
+    let text = read_playlist(store, prefix, layout::GROWING_PLAYLIST).await?;
+    Ok(text.map(|t| playlist_response(layout::ended(&t))))
 }
 
 /// Media file `file` (a plain segment name) of the broadcast stored under
