@@ -18,7 +18,9 @@ const RULES: &[(&str, &[&str], &str)] = &[
     ),
     (
         "storage/",
-        &["ingest", "vod", "channels", "chat", "cluster", "http", "error"],
+        &[
+            "ingest", "vod", "channels", "chat", "cluster", "http", "error",
+        ],
         "object storage holds media files; vod and ingest use it, not the reverse",
     ),
     ("vod/", &["ingest"], "vod only reads what hls recorded"),

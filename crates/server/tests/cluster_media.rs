@@ -262,7 +262,10 @@ async fn an_object_storage_outage_keeps_the_live_stream_on_the_origin() {
         .await
         .expect("live playlist during the outage");
     let last = newest(&playlist).unwrap();
-    assert!(!last.contains("://"), "{last}: not uploaded, must be on the origin");
+    assert!(
+        !last.contains("://"),
+        "{last}: not uploaded, must be on the origin"
+    );
     let (status, body) = get_bytes(&a.url(&format!("/hls/alice/{last}"))).await;
     assert_eq!(status, 200);
     assert!(!body.is_empty());
@@ -338,7 +341,8 @@ async fn a_vod_outlives_its_node_dying_mid_broadcast() {
     )
     .await;
     let id: i64 = growing.split('/').nth(1).unwrap().parse().unwrap();
-    let listed = segment_uris(&std::fs::read_to_string(s3.root.join("media").join(&growing)).unwrap());
+    let listed =
+        segment_uris(&std::fs::read_to_string(s3.root.join("media").join(&growing)).unwrap());
     assert!(listed.len() >= 10, "{listed:?}");
 
     // kill -9 mid-broadcast: node b ends the broadcast once the lease runs
@@ -350,10 +354,16 @@ async fn a_vod_outlives_its_node_dying_mid_broadcast() {
         get_text(&vod_url)
     })
     .await;
-    assert!(vod.contains("#EXT-X-PLAYLIST-TYPE:VOD\n") && vod.ends_with("#EXT-X-ENDLIST\n"), "{vod}");
+    assert!(
+        vod.contains("#EXT-X-PLAYLIST-TYPE:VOD\n") && vod.ends_with("#EXT-X-ENDLIST\n"),
+        "{vod}"
+    );
     let public = format!("{}/", s3.public_url());
     let uris = media_uris(&vod);
-    assert!(uris.len() > listed.len(), "init + at least what was listed: {vod}");
+    assert!(
+        uris.len() > listed.len(),
+        "init + at least what was listed: {vod}"
+    );
     for uri in &uris {
         assert!(uri.starts_with(&public), "{uri}");
         assert_eq!(get_bytes(uri).await.0, 200, "{uri}");

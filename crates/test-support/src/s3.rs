@@ -112,7 +112,12 @@ impl S3 {
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
-            .unwrap_or_else(|e| panic!("start {} (scripts/setup installs s3s-fs): {e}", bin.display()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "start {} (scripts/setup installs s3s-fs): {e}",
+                    bin.display()
+                )
+            });
         self.child = Some(child);
         wait_for_port(self.port, Duration::from_secs(10));
     }
@@ -170,7 +175,14 @@ fn nginx_static(dir: &Path, root: &Path, port: u16) -> Child {
     let child = Command::new("nginx")
         .arg("-p")
         .arg(dir)
-        .args(["-c", "nginx.conf", "-e", "logs/error.log", "-g", "daemon off;"])
+        .args([
+            "-c",
+            "nginx.conf",
+            "-e",
+            "logs/error.log",
+            "-g",
+            "daemon off;",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

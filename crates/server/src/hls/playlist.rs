@@ -327,7 +327,10 @@ mod tests {
         assert!(p.relocate("seg00001.ts", "https://cdn.example/seg00001.ts".into()));
         assert!(!p.relocate("seg00009.ts", "https://cdn.example/x".into()));
         for text in [p.render_live(3), p.render_vod()] {
-            assert!(text.contains("\nhttps://cdn.example/seg00001.ts\n"), "{text}");
+            assert!(
+                text.contains("\nhttps://cdn.example/seg00001.ts\n"),
+                "{text}"
+            );
             assert!(!text.contains("\nseg00001.ts\n"));
             assert!(text.contains("\nseg00000.ts\n") && text.contains("\nseg00002.ts\n"));
         }

@@ -149,7 +149,10 @@ mod tests {
         assert_eq!(up_to(&growing, "7_00001.m4s"), growing);
         assert_eq!(up_to(&growing, "7_00009.m4s"), growing);
         let done = ended(&cut);
-        assert!(done.contains("#EXT-X-PLAYLIST-TYPE:VOD\n") && done.ends_with("7_00000.m4s\n#EXT-X-ENDLIST\n"));
+        assert!(
+            done.contains("#EXT-X-PLAYLIST-TYPE:VOD\n")
+                && done.ends_with("7_00000.m4s\n#EXT-X-ENDLIST\n")
+        );
         assert_eq!(ended(VOD), VOD);
     }
 

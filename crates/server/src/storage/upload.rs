@@ -21,8 +21,8 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::layout::{self, GROWING_PLAYLIST, PLAYLIST};
 use super::MediaStore;
+use super::layout::{self, GROWING_PLAYLIST, PLAYLIST};
 use crate::hls::live::LiveStream;
 use crate::hls::sink::MediaSink;
 
@@ -72,8 +72,14 @@ fn count(kind: Kind, result: &'static str) {
 }
 
 enum Job {
-    File { name: String, data: Bytes, kind: Kind },
-    Finish { playlist: String },
+    File {
+        name: String,
+        data: Bytes,
+        kind: Kind,
+    },
+    Finish {
+        playlist: String,
+    },
 }
 
 /// The [`MediaSink`] side: a bounded queue to the upload task.
@@ -102,7 +108,10 @@ impl Queue {
         };
         if self.jobs.try_send(job).is_err() {
             count(kind, "dropped");
-            tracing::warn!(file = name, "object storage upload queue full: file waits for the end of the broadcast");
+            tracing::warn!(
+                file = name,
+                "object storage upload queue full: file waits for the end of the broadcast"
+            );
             if let Ok(mut d) = self.dropped.lock() {
                 d.push(name.to_string());
             }

@@ -80,7 +80,9 @@ async fn vod_file(
         return Err(ApiError::NotFound("file"));
     }
     if let Some((media, prefix)) = bucket
-        && !tokio::fs::try_exists(dir.join(&file)).await.unwrap_or(false)
+        && !tokio::fs::try_exists(dir.join(&file))
+            .await
+            .unwrap_or(false)
     {
         return objects::media(media, prefix, &file).await;
     }

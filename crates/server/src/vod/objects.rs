@@ -69,7 +69,10 @@ pub async fn media(store: &MediaStore, prefix: &str, file: &str) -> Result<Respo
             StatusCode::FOUND,
             [
                 (header::LOCATION, location),
-                (header::CACHE_CONTROL, HeaderValue::from_static(OBJECT_CACHE)),
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static(OBJECT_CACHE),
+                ),
             ],
         )
             .into_response());
@@ -79,11 +82,18 @@ pub async fn media(store: &MediaStore, prefix: &str, file: &str) -> Result<Respo
         Err(StorageError::NotFound) => return Err(ApiError::NotFound("segment")),
         Err(e) => return Err(unavailable(&e)),
     };
-    let kind = if file.ends_with(".ts") { TS_TYPE } else { MP4_TYPE };
+    let kind = if file.ends_with(".ts") {
+        TS_TYPE
+    } else {
+        MP4_TYPE
+    };
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(kind)),
-            (header::CACHE_CONTROL, HeaderValue::from_static(OBJECT_CACHE)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(OBJECT_CACHE),
+            ),
         ],
         bytes,
     )

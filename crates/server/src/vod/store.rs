@@ -50,7 +50,14 @@ pub async fn set_media_prefix(db: &Db, id: i64, prefix: &str) -> Result<(), sqlx
     Ok(())
 }
 
-type Row = (i64, String, i64, Option<i64>, Option<String>, Option<String>);
+type Row = (
+    i64,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
 
 fn to_vod((id, title, started_at, duration_ms, vod_dir, media_prefix): Row) -> Option<VodRow> {
     Some(VodRow {
@@ -129,9 +136,11 @@ pub async fn expired(
 
 /// Marks a recording deleted (its files are gone).
 pub async fn mark_deleted(db: &Db, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE broadcasts SET vod_deleted = 1, vod_dir = NULL, media_prefix = NULL WHERE id = $1")
-        .bind(id)
-        .execute(&db.pool)
-        .await?;
+    sqlx::query(
+        "UPDATE broadcasts SET vod_deleted = 1, vod_dir = NULL, media_prefix = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
     Ok(())
 }
