@@ -226,3 +226,93 @@ fn content_type(key: &str) -> &'static str {
         crate::hls::MP4_TYPE
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    fn config(args: &[&str]) -> Config {
+        let mut all = vec!["aethex-server"];
+        all.extend_from_slice(args);
+        Config::try_parse_from(all).expect("flags parse")
+    }
+
+    #[test]
+    fn flags_are_checked() {
+        assert!(MediaStore::from_config(&config(&[])).unwrap().is_none());
+        let bad_endpoint = config(&["--s3-endpoint", "s3.local", "--s3-bucket", "b"]);
+        assert!(MediaStore::from_config(&bad_endpoint).is_err());
+        let bad_public = config(&[
+            "--s3-endpoint",
+            "http://127.0.0.1:9",
+            "--s3-bucket",
+            "b",
+            "--public-media-url",
+            "cdn.example",
+        ]);
+        assert!(MediaStore::from_config(&bad_public).is_err());
+        let ok = config(&[
+            "--s3-endpoint",
+            "http://127.0.0.1:9",
+            "--s3-bucket",
+            "b",
+            "--public-media-url",
+            "https://cdn.example/media/",
+        ]);
+        let store = MediaStore::from_config(&ok).unwrap().unwrap();
+        assert_eq!(
+            store.public_url("vod/1/e1/1_init.mp4").as_deref(),
+            Some("https://cdn.example/media/vod/1/e1/1_init.mp4")
+        );
+    }
+
+    #[derive(Clone, Default)]
+    struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().map(|mut v| v.extend_from_slice(buf)).ok();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn credentials_appear_in_no_log_error_or_debug_output() {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        // Nothing listens on port 9: every attempt fails.
+        let c = config(&[
+            "--s3-endpoint",
+            "http://127.0.0.1:9",
+            "--s3-bucket",
+            "b",
+            "--s3-access-key",
+            "AKIASECRETKEYID",
+            "--s3-secret-key",
+            "hunter-s3-secret",
+        ]);
+        let store = MediaStore::from_config(&c).unwrap().unwrap();
+        let err = store
+            .put("vod/1/e1/x.m4s", Bytes::from_static(b"x"), "no-cache")
+            .await
+            .unwrap_err();
+        let seen = format!(
+            "{}\n{err}\n{err:?}\n{store:?}",
+            String::from_utf8_lossy(&capture.0.lock().unwrap())
+        );
+        assert!(seen.contains("x.m4s"), "the failure is described: {seen}");
+        for secret in ["AKIASECRETKEYID", "hunter-s3-secret"] {
+            assert!(!seen.contains(secret), "{secret} leaked: {seen}");
+        }
+    }
+}
