@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::media::{MediaCache, PartRange, resolve};
+use super::media::MediaCache;
 use super::playlist::{Part, Playlist, Segment};
 use super::segmenter::SegmenterConfig;
 
@@ -48,7 +48,14 @@ pub enum Reload {
 impl LiveStream {
     /// A stream of broadcast `broadcast_id` of `channel` with an empty
     /// low-latency playlist cut as `cfg` says, its files in `dir`.
-    pub fn new(channel: String, broadcast_id: i64, dir: PathBuf, cfg: &SegmenterConfig) -> Self {
+    /// Its media window holds `window` segments (the live playlist's) plus grace.
+    pub fn new(
+        channel: String,
+        broadcast_id: i64,
+        dir: PathBuf,
+        cfg: &SegmenterConfig,
+        window: usize,
+    ) -> Self {
         let playlist = Playlist::low_latency(
             cfg.segment.as_secs_f64().ceil() as u32,
             cfg.part.as_secs_f64(),
@@ -59,7 +66,7 @@ impl LiveStream {
             broadcast_id,
             dir,
             playlist: Mutex::new(playlist),
-            media: Mutex::default(),
+            media: Mutex::new(MediaCache::new(window)),
             changed: tokio::sync::watch::channel(0).0,
             ended_at: Mutex::new(None),
         }
@@ -103,12 +110,14 @@ impl LiveStream {
     /// A live media file (init, part or recent segment) from memory; waits up to
     /// `wait` for the part announced by the preload hint.
     pub async fn media(&self, name: &str, wait: Duration) -> Option<Bytes> {
+        if let Some(bytes) = self.media.lock().ok().and_then(|m| m.get(name)) {
+            return Some(bytes);
+        }
         let mut changed = self.changed.subscribe();
         let deadline = tokio::time::Instant::now() + wait;
         loop {
-            let found = self.media.lock().ok().and_then(|m| m.get(name));
-            if let Some(media) = found {
-                return resolve(&self.dir, media).await;
+            if let Some(bytes) = self.media.lock().ok().and_then(|m| m.get(name)) {
+                return Some(bytes);
             }
             // Only the hinted next part is worth waiting for.
             let hinted = self
@@ -132,18 +141,27 @@ impl LiveStream {
         }
     }
 
-    /// Indexes a new part and keeps its bytes until they are written.
-    pub(super) fn cache_part(&self, name: String, range: PartRange, data: Bytes) {
+    /// Keeps a new part of `segment` in the memory window.
+    pub(super) fn cache_part(&self, name: String, segment: &str, data: Bytes) {
         if let Ok(mut m) = self.media.lock() {
-            m.add_part(name, range, data);
+            m.add_part(name, segment, data);
         }
     }
 
-    /// The part is on disk: its bytes leave memory.
-    pub(super) fn part_written(&self, name: &str) {
-        if let Ok(mut m) = self.media.lock() {
-            m.written(name);
-        }
+    /// Whether the first part has been cut (before it, a live playlist has
+    /// nothing to list).
+    pub fn has_media(&self) -> bool {
+        self.media.lock().is_ok_and(|m| m.has_media())
+    }
+
+    /// A file of the memory window (a just completed segment, say), now.
+    pub(super) fn held(&self, name: &str) -> Option<Bytes> {
+        self.media.lock().ok().and_then(|m| m.get(name))
+    }
+
+    /// Media bytes this stream holds in memory.
+    pub fn held_bytes(&self) -> usize {
+        self.media.lock().map(|m| m.held_bytes()).unwrap_or(0)
     }
 
     /// Lists a part and hints the next one.
@@ -157,6 +175,9 @@ impl LiveStream {
     /// Lists a complete segment and hints the next segment's first part;
     /// returns how many segments are listed now (`None`: playlist unusable).
     pub(super) fn list_segment(&self, segment: Segment, next: String) -> Option<usize> {
+        if let Ok(mut m) = self.media.lock() {
+            m.complete_segment(&segment.uri);
+        }
         let mut p = self.playlist.lock().ok()?;
         p.push(segment);
         p.set_preload_hint(next);
@@ -298,7 +319,7 @@ mod tests {
             segment: Duration::from_secs(1),
             part: Duration::from_millis(200),
         };
-        Arc::new(LiveStream::new(channel.into(), id, PathBuf::new(), &cfg))
+        Arc::new(LiveStream::new(channel.into(), id, PathBuf::new(), &cfg, 6))
     }
 
     #[test]

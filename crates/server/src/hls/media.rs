@@ -1,230 +1,202 @@
-//! The live media index: parts are appended to their segment's file as they
-//! are cut (a segment is the concatenation of its parts; see `recording`), so
-//! a part is a byte range of that file. A part stays in memory only until it
-//! is written; afterwards it is read from the file (the page cache), so memory
-//! per stream stays at about one part.
+//! The live window in memory: the init segment, every part of the recent
+//! segments and, once a segment is complete, the segment itself — all as
+//! reference-counted [`Bytes`], so serving any of them is a pointer copy into
+//! the response (no file open, no read, no copy per request). A complete
+//! segment is joined from its parts once and its parts become slices of it,
+//! so memory per stream is about one window of media, not two.
+//!
+//! Older segments leave memory (the recording on disk still has them).
 
 use std::collections::{HashMap, VecDeque};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
-use super::playlist::SEGMENTS_WITH_PARTS;
+/// Segments kept in memory beyond the live playlist's window (players
+/// holding a slightly older playlist still find theirs).
+const GRACE_SEGMENTS: usize = 4;
+/// Most bytes held per stream whatever the window (a very high bitrate
+/// stream then serves its oldest listed segments from disk instead).
+const WINDOW_BYTES: usize = 64 * 1024 * 1024;
 
-/// Parts kept in memory per stream while not yet on disk (bounds a disk
-/// that cannot keep up).
-const CACHE_FILES: usize = 64;
-/// Most bytes kept in that cache.
-const CACHE_BYTES: usize = 24 * 1024 * 1024;
-/// Segments whose parts stay addressable by name (those the live playlist
-/// lists parts for, plus grace for players holding an older playlist).
-const PART_INDEX_SEGMENTS: usize = SEGMENTS_WITH_PARTS + 2;
-
-/// Where a part lives: a byte range of its segment's file.
-#[derive(Debug, Clone)]
-pub struct PartRange {
-    /// The segment's file name.
-    pub segment: String,
-    /// Where the part starts in it.
-    pub offset: u64,
-    /// Its length.
-    pub len: usize,
+/// One recent segment: its parts in order, and whether it is complete.
+#[derive(Debug)]
+struct WindowSegment {
+    name: String,
+    parts: Vec<String>,
+    bytes: usize,
+    complete: bool,
 }
 
-/// The live media index: parts are appended to their segment's file (the
-/// segment is the concatenation of its parts), so a part is a byte range of
-/// that file. A part stays in memory only until it is written; afterwards it
-/// is read from the file (the page cache). Memory per stream stays at about
-/// one part, like nginx-rtmp's.
-#[derive(Debug, Default)]
+/// The live window in memory (see the module docs).
+#[derive(Debug)]
 pub struct MediaCache {
-    /// Parts not yet written.
-    unwritten: HashMap<String, Bytes>,
-    order: VecDeque<String>,
-    bytes: usize,
-    /// Recent parts' ranges, and each recent segment's parts in order.
-    ranges: HashMap<String, PartRange>,
-    segments: VecDeque<(String, Vec<String>)>,
+    /// Parts and complete segments by name.
+    files: HashMap<String, Bytes>,
+    /// The recent segments, oldest first.
+    segments: VecDeque<WindowSegment>,
+    /// Segments kept.
+    keep: usize,
+    /// Bytes referenced by the window (a segment and its parts count once).
+    held: usize,
     /// The init segment (kept for the whole stream).
     pub init: Option<(String, Bytes)>,
 }
 
-/// What a live media request resolves to.
-#[derive(Debug)]
-pub enum Media {
-    /// The bytes, from memory.
-    Bytes(Bytes),
-    /// A byte range of a file in the broadcast's directory.
-    Range(PartRange),
-    /// A segment still being written: its parts.
-    Parts(Vec<Media>),
+impl Default for MediaCache {
+    fn default() -> Self {
+        MediaCache::new(0)
+    }
 }
 
 impl MediaCache {
-    /// Indexes a new part of `range.segment` and keeps its bytes until written.
-    pub fn add_part(&mut self, name: String, range: PartRange, data: Bytes) {
-        match self.segments.back_mut() {
-            Some((seg, parts)) if *seg == range.segment => parts.push(name.clone()),
-            _ => {
-                self.segments
-                    .push_back((range.segment.clone(), vec![name.clone()]));
-                while self.segments.len() > PART_INDEX_SEGMENTS {
-                    if let Some((_, old)) = self.segments.pop_front() {
-                        for p in old {
-                            self.ranges.remove(&p);
-                        }
-                    }
-                }
+    /// A cache holding the `window` segments a live playlist lists, plus grace.
+    pub fn new(window: usize) -> Self {
+        MediaCache {
+            files: HashMap::new(),
+            segments: VecDeque::new(),
+            keep: window + GRACE_SEGMENTS,
+            held: 0,
+            init: None,
+        }
+    }
+
+    /// Adds part `name` of `segment` (the segment being cut).
+    pub fn add_part(&mut self, name: String, segment: &str, data: Bytes) {
+        if self.segments.back().is_none_or(|s| s.name != segment) {
+            self.segments.push_back(WindowSegment {
+                name: segment.to_string(),
+                parts: Vec::new(),
+                bytes: 0,
+                complete: false,
+            });
+        }
+        if let Some(current) = self.segments.back_mut() {
+            current.parts.push(name.clone());
+            current.bytes += data.len();
+        }
+        self.held += data.len();
+        self.files.insert(name, data);
+        self.evict();
+    }
+
+    /// `segment` is complete: it becomes one buffer, its parts slices of it.
+    pub fn complete_segment(&mut self, segment: &str) {
+        let Some(seg) = self
+            .segments
+            .iter_mut()
+            .find(|s| s.name == segment && !s.complete)
+        else {
+            return;
+        };
+        let mut whole = BytesMut::with_capacity(seg.bytes);
+        for part in &seg.parts {
+            if let Some(data) = self.files.get(part) {
+                whole.extend_from_slice(data);
             }
         }
-        self.ranges.insert(name.clone(), range);
-        self.bytes += data.len();
-        self.order.push_back(name.clone());
-        self.unwritten.insert(name, data);
-        while self.order.len() > CACHE_FILES || self.bytes > CACHE_BYTES {
-            let Some(oldest) = self.order.pop_front() else {
+        let whole = whole.freeze();
+        let mut at = 0;
+        for part in &seg.parts {
+            if let Some(data) = self.files.get_mut(part) {
+                let len = data.len();
+                *data = whole.slice(at..at + len);
+                at += len;
+            }
+        }
+        seg.complete = true;
+        self.files.insert(seg.name.clone(), whole);
+    }
+
+    /// Drops the oldest segments beyond the window or the byte limit (never
+    /// the one being cut).
+    fn evict(&mut self) {
+        while self.segments.len() > 1
+            && (self.segments.len() > self.keep || self.held > WINDOW_BYTES)
+        {
+            let Some(old) = self.segments.pop_front() else {
                 break;
             };
-            self.written(&oldest);
+            for part in &old.parts {
+                self.files.remove(part);
+            }
+            self.files.remove(&old.name);
+            self.held -= old.bytes;
         }
     }
 
-    /// The part is on disk: drop its bytes from memory.
-    pub fn written(&mut self, name: &str) {
-        if let Some(old) = self.unwritten.remove(name) {
-            self.bytes -= old.len();
-            self.order.retain(|n| n != name);
-        }
-    }
-
-    /// Where `name` (init, part or unfinished segment) can be read; `None`
-    /// for anything else (complete segments are read from disk).
-    pub fn get(&self, name: &str) -> Option<Media> {
+    /// The bytes of `name` (init, a recent part or a recent complete
+    /// segment); `None` for anything else (older segments are on disk).
+    pub fn get(&self, name: &str) -> Option<Bytes> {
         if let Some((n, data)) = &self.init
             && n == name
         {
-            return Some(Media::Bytes(data.clone()));
+            return Some(data.clone());
         }
-        if let Some(data) = self.unwritten.get(name) {
-            return Some(Media::Bytes(data.clone()));
-        }
-        if let Some(range) = self.ranges.get(name) {
-            return Some(Media::Range(range.clone()));
-        }
-        // A listed segment whose last parts are still in memory.
-        let (_, parts) = self.segments.iter().find(|(seg, _)| seg == name)?;
-        if parts.iter().all(|p| !self.unwritten.contains_key(p)) {
-            return None; // complete on disk
-        }
-        parts
-            .iter()
-            .map(|p| self.get(p))
-            .collect::<Option<Vec<_>>>()
-            .map(Media::Parts)
+        self.files.get(name).cloned()
     }
-}
 
-/// Reads `range` from `dir`.
-async fn read_range(dir: &std::path::Path, range: &PartRange) -> Option<Bytes> {
-    use tokio::io::{AsyncReadExt, AsyncSeekExt};
-    let mut f = tokio::fs::File::open(dir.join(&range.segment)).await.ok()?;
-    f.seek(std::io::SeekFrom::Start(range.offset)).await.ok()?;
-    let mut buf = vec![0; range.len];
-    f.read_exact(&mut buf).await.ok()?;
-    Some(Bytes::from(buf))
-}
+    /// Whether any part has been cut yet.
+    pub fn has_media(&self) -> bool {
+        !self.segments.is_empty()
+    }
 
-/// The bytes of `media`, reading ranges from `dir`.
-pub async fn resolve(dir: &std::path::Path, media: Media) -> Option<Bytes> {
-    match media {
-        Media::Bytes(b) => Some(b),
-        Media::Range(r) => read_range(dir, &r).await,
-        Media::Parts(parts) => {
-            let mut out = Vec::new();
-            for p in parts {
-                let bytes = match p {
-                    Media::Bytes(b) => b,
-                    Media::Range(r) => read_range(dir, &r).await?,
-                    Media::Parts(_) => return None,
-                };
-                out.extend_from_slice(&bytes);
-            }
-            Some(Bytes::from(out))
-        }
+    /// Media bytes the window holds (init excluded).
+    pub fn held_bytes(&self) -> usize {
+        self.held
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
     use super::*;
-    use crate::hls::recording::{DiskJob, disk_writer};
 
-    fn part(cache: &mut MediaCache, seg: u32, k: u32, offset: u64, data: &'static [u8]) -> String {
+    fn part(cache: &mut MediaCache, seg: u32, k: u32, data: &'static [u8]) -> String {
         let name = format!("1_{seg:05}_p{k}.m4s");
-        let range = PartRange {
-            segment: format!("1_{seg:05}.m4s"),
-            offset,
-            len: data.len(),
-        };
-        cache.add_part(name.clone(), range, Bytes::from_static(data));
+        cache.add_part(
+            name.clone(),
+            &format!("1_{seg:05}.m4s"),
+            Bytes::from_static(data),
+        );
         name
     }
 
-    #[tokio::test]
-    async fn parts_come_from_memory_until_written_then_from_their_segment_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let media = Mutex::new(MediaCache::default());
-        let (a, b) = {
-            let mut m = media.lock().unwrap();
-            (part(&mut m, 0, 0, 0, b"AAAA"), part(&mut m, 0, 1, 4, b"BB"))
-        };
-        // Nothing on disk yet: both parts and the unfinished segment from memory.
-        let get = |n: &str| media.lock().unwrap().get(n);
-        assert_eq!(resolve(dir.path(), get(&a).unwrap()).await.unwrap(), "AAAA");
-        assert_eq!(
-            resolve(dir.path(), get("1_00000.m4s").unwrap())
-                .await
-                .unwrap(),
-            "AAAABB"
-        );
-        // The writer appends them to the segment file and drops them from memory.
-        let (tx, rx) = std::sync::mpsc::channel();
-        for (p, data) in [(&a, &b"AAAA"[..]), (&b, &b"BB"[..])] {
-            tx.send(DiskJob::AppendPart {
-                segment: "1_00000.m4s".into(),
-                part: p.clone(),
-                data: Bytes::from_static(data),
-            })
-            .unwrap();
-        }
-        drop(tx);
-        disk_writer(dir.path(), |p| media.lock().unwrap().written(p), rx);
-        assert_eq!(
-            std::fs::read(dir.path().join("1_00000.m4s")).unwrap(),
-            b"AAAABB"
-        );
-        assert!(matches!(get(&b), Some(Media::Range(_))));
-        assert_eq!(resolve(dir.path(), get(&b).unwrap()).await.unwrap(), "BB");
-        // A complete segment is served from its file, not the index.
-        assert!(get("1_00000.m4s").is_none());
-        assert!(media.lock().unwrap().unwritten.is_empty());
+    #[test]
+    fn a_complete_segment_is_its_parts_joined_and_they_share_its_memory() {
+        let mut m = MediaCache::new(3);
+        let a = part(&mut m, 0, 0, b"AAAA");
+        let b = part(&mut m, 0, 1, b"BB");
+        assert!(m.has_media());
+        assert_eq!(m.get(&a).unwrap(), "AAAA");
+        assert!(m.get("1_00000.m4s").is_none(), "not complete yet");
+        m.complete_segment("1_00000.m4s");
+        let whole = m.get("1_00000.m4s").unwrap();
+        assert_eq!(whole, "AAAABB");
+        let bb = m.get(&b).unwrap();
+        assert_eq!(bb, "BB");
+        // The part is a view into the segment's buffer, not a second copy.
+        assert_eq!(bb.as_ptr(), whole[4..].as_ptr());
+        assert_eq!(m.held_bytes(), 6);
+        // Completing twice changes nothing.
+        m.complete_segment("1_00000.m4s");
+        assert_eq!(m.get("1_00000.m4s").unwrap(), "AAAABB");
     }
 
     #[test]
-    fn only_recent_segments_keep_their_parts_addressable() {
-        let mut m = MediaCache::default();
-        let first = part(&mut m, 0, 0, 0, b"x");
-        m.written(&first);
-        assert!(matches!(m.get(&first), Some(Media::Range(_))));
-        for seg in 1..=PART_INDEX_SEGMENTS as u32 {
-            part(&mut m, seg, 0, 0, b"y");
+    fn only_the_window_stays_in_memory() {
+        let mut m = MediaCache::new(2);
+        assert!(!m.has_media());
+        m.init = Some(("1_init.mp4".into(), Bytes::from_static(b"init")));
+        let keep = 2 + GRACE_SEGMENTS as u32;
+        for seg in 0..=keep {
+            part(&mut m, seg, 0, b"xy");
+            m.complete_segment(&format!("1_{seg:05}.m4s"));
         }
-        assert!(
-            m.get(&first).is_none(),
-            "parts of old segments are forgotten"
-        );
-        assert!(m.get("1_00001_p0.m4s").is_some());
+        // One segment too many: the oldest left, with its parts.
+        assert!(m.get("1_00000.m4s").is_none());
+        assert!(m.get("1_00000_p0.m4s").is_none());
+        assert_eq!(m.get("1_00001.m4s").unwrap(), "xy");
+        assert_eq!(m.held_bytes(), 2 * keep as usize);
+        assert_eq!(m.get("1_init.mp4").unwrap(), "init");
         assert!(m.get("unknown.m4s").is_none());
     }
 }

@@ -7,7 +7,8 @@
 //! - [`publish`]: the [`publish::Packager`] the ingest hands segmenter output
 //!   to; it fills a [`live::LiveStream`] (in the [`live::LiveRegistry`]) and
 //!   the recording ([`recording`], which `vod` serves later);
-//! - [`media`]: the live media index (parts in memory until written).
+//! - [`media`]: the live window in memory (init, parts, recent segments as
+//!   shared `Bytes`: a media request costs no file open and no copy).
 //!
 //! Nothing here uses `ingest` or `vod` (checked by `dependencies.rs`).
 
@@ -99,7 +100,16 @@ async fn live_file(
             Err(e) => return e.into_response(),
         };
         let Some(msn) = d.msn else {
-            return playlist_response(stream.live_playlist(window));
+            if stream.has_media() {
+                return playlist_response(stream.live_playlist(window));
+            }
+            // Publishing, but no part cut yet: an empty playlist would make
+            // players give up or spin. Wait for the first part like a
+            // blocking reload; if it does not come, 404 as when offline.
+            return match stream.reload(window, 0, Some(0)).await {
+                Reload::Ready(text) if stream.has_media() => playlist_response(text),
+                _ => ApiError::NotFound("live stream").into_response(),
+            };
         };
         return match stream.reload(window, msn, d.part).await {
             Reload::Ready(text) => playlist_response_cached(text, BLOCKING_PLAYLIST_CACHE),
@@ -174,7 +184,7 @@ pub fn segment_name(prefix: &str, msn: u64) -> String {
     format!("{prefix}_{msn:05}.m4s")
 }
 
-/// A part's name (live only: a byte range of its segment's file).
+/// A part's name (live only; its bytes are a slice of its segment's).
 pub fn part_name(prefix: &str, msn: u64, part: u32) -> String {
     format!("{prefix}_{msn:05}_p{part}.m4s")
 }

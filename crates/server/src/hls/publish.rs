@@ -13,7 +13,6 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::live::LiveStream;
-use super::media::PartRange;
 use super::playlist::{Part, Segment, vod_entry};
 use super::recording::{DiskJob, Recorder};
 use super::segmenter::Output;
@@ -56,20 +55,6 @@ impl WallClock {
     }
 }
 
-/// The parts of a segment as one buffer (no copy for a single part).
-fn concat(parts: &[Bytes]) -> Bytes {
-    match parts {
-        [one] => one.clone(),
-        _ => {
-            let mut all = bytes::BytesMut::with_capacity(parts.iter().map(Bytes::len).sum());
-            for p in parts {
-                all.extend_from_slice(p);
-            }
-            all.freeze()
-        }
-    }
-}
-
 /// Publishes one broadcast's segmenter output to its [`LiveStream`] and its
 /// recording; [`Packager::finish`] ends both.
 #[derive(Debug)]
@@ -77,29 +62,22 @@ pub struct Packager {
     stream: Arc<LiveStream>,
     /// Media names start with it (the broadcast id).
     prefix: String,
-    /// Bytes already in the segment being written (the next part's offset).
-    segment_offset: u64,
     recorder: Recorder,
     clock: WallClock,
     /// Also gets every finished file (object storage), if set.
     sink: Option<Arc<dyn MediaSink>>,
-    /// The open segment's parts, kept for the sink only.
-    open_segment: Vec<Bytes>,
 }
 
 impl Packager {
     /// Starts packaging into `stream` (its recording writer thread too).
     pub fn start(stream: Arc<LiveStream>) -> std::io::Result<Packager> {
-        let index = stream.clone();
-        let recorder = Recorder::start(stream.dir.clone(), move |part| index.part_written(part))?;
+        let recorder = Recorder::start(stream.dir.clone())?;
         Ok(Packager {
             prefix: stream.broadcast_id.to_string(),
             stream,
-            segment_offset: 0,
             recorder,
             clock: WallClock::default(),
             sink: None,
-            open_segment: Vec::new(),
         })
     }
 
@@ -154,25 +132,15 @@ impl Packager {
         self.recorder.write(DiskJob::File { name, data });
     }
 
-    /// A part: indexed (bytes in memory until written), appended to its
-    /// segment's file, then listed with the next part as the preload hint.
+    /// A part: into the memory window, appended to its segment's file, then
+    /// listed with the next part as the preload hint.
     fn part(&mut self, segment: u64, index: u32, duration: f64, independent: bool, data: Bytes) {
         let name = part_name(&self.prefix, segment, index);
         let segment_file = segment_name(&self.prefix, segment);
-        let range = PartRange {
-            segment: segment_file.clone(),
-            offset: self.segment_offset,
-            len: data.len(),
-        };
-        self.segment_offset += data.len() as u64;
-        if self.sink.is_some() {
-            self.open_segment.push(data.clone());
-        }
-        // Indexed before it is queued, so the writer's "written" finds it.
-        self.stream.cache_part(name.clone(), range, data.clone());
+        self.stream
+            .cache_part(name.clone(), &segment_file, data.clone());
         self.recorder.write(DiskJob::AppendPart {
             segment: segment_file,
-            part: name.clone(),
             data,
         });
         let part = Part {
@@ -187,7 +155,6 @@ impl Packager {
     /// A complete segment (its bytes are already appended, part by part):
     /// listed live, and added to the recording's playlist.
     fn segment(&mut self, index: u64, duration: f64, start_us: i64) {
-        self.segment_offset = 0;
         let segment = Segment {
             uri: segment_name(&self.prefix, index),
             duration,
@@ -201,8 +168,11 @@ impl Packager {
             .list_segment(segment, part_name(&self.prefix, index + 1, 0));
         metrics::counter!("aethex_hls_segments_total").increment(1);
         if let Some(sink) = &self.sink {
-            let parts = std::mem::take(&mut self.open_segment);
-            sink.segment(&segment_name(&self.prefix, index), concat(&parts));
+            // Joined once by the memory window: shared, not copied.
+            let name = segment_name(&self.prefix, index);
+            if let Some(data) = self.stream.held(&name) {
+                sink.segment(&name, data);
+            }
         }
         // The recording's playlist grows by appending (crash-safe and O(1)
         // per segment); it is rewritten once at the end.

@@ -50,12 +50,10 @@ pub enum DiskJob {
         /// Contents.
         data: Bytes,
     },
-    /// A part, appended to its segment's file; then dropped from memory.
+    /// A part, appended to its segment's file.
     AppendPart {
         /// The segment's file name.
         segment: String,
-        /// The part's name (dropped from memory once written).
-        part: String,
         /// The part's bytes.
         data: Bytes,
     },
@@ -66,25 +64,15 @@ pub enum DiskJob {
 }
 
 /// Writes a broadcast's files in order on a thread of its own (one hand-off
-/// per file, no async machinery; the open segment file is kept open); calls
-/// `written(part)` after each part's write, failed or not; returns when the
-/// sender is gone and everything queued is written.
-pub fn disk_writer(dir: &Path, written: impl Fn(&str), jobs: Receiver<DiskJob>) {
+/// per file, no async machinery; the open segment file is kept open); returns
+/// when the sender is gone and everything queued is written. Live viewers are
+/// served from memory, so a slow or failing disk costs the recording only.
+pub fn disk_writer(dir: &Path, jobs: Receiver<DiskJob>) {
     let mut open: Option<(String, File)> = None;
     for job in jobs {
         let result = match job {
             DiskJob::File { name, data } => std::fs::write(dir.join(name), &data),
-            DiskJob::AppendPart {
-                segment,
-                part,
-                data,
-            } => {
-                let result = append_part(dir, &mut open, segment, &data);
-                // Written or not, memory is only a stopgap: a failed write is
-                // counted below, and the part's range then reads short (404).
-                written(&part);
-                result
-            }
+            DiskJob::AppendPart { segment, data } => append_part(dir, &mut open, segment, &data),
             DiskJob::Playlist(text) => write_playlist(dir, &text),
             DiskJob::AppendPlaylist(text) => append_playlist(dir, &text),
         };
@@ -125,18 +113,14 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Starts the writer thread for `dir`; `written` is told each part that
-    /// reached the disk.
-    pub fn start(
-        dir: PathBuf,
-        written: impl Fn(&str) + Send + 'static,
-    ) -> std::io::Result<Recorder> {
+    /// Starts the writer thread for `dir`.
+    pub fn start(dir: PathBuf) -> std::io::Result<Recorder> {
         let (jobs, queue) = std::sync::mpsc::channel();
         let (done_tx, done) = tokio::sync::oneshot::channel();
         std::thread::Builder::new()
             .name("vod-writer".into())
             .spawn(move || {
-                disk_writer(&dir, written, queue);
+                disk_writer(&dir, queue);
                 let _ = done_tx.send(());
             })?;
         Ok(Recorder {
@@ -170,17 +154,11 @@ mod tests {
     #[tokio::test]
     async fn jobs_land_in_order_and_close_waits_for_them() {
         let dir = tempfile::tempdir().unwrap();
-        let parts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let seen = parts.clone();
-        let mut recorder = Recorder::start(dir.path().to_path_buf(), move |p| {
-            seen.lock().unwrap().push(p.to_string());
-        })
-        .unwrap();
+        let mut recorder = Recorder::start(dir.path().to_path_buf()).unwrap();
         recorder.write(DiskJob::Playlist("#EXTM3U\n".into()));
-        for (part, data) in [("s_p0", "AA"), ("s_p1", "B")] {
+        for data in ["AA", "B"] {
             recorder.write(DiskJob::AppendPart {
                 segment: "s.m4s".into(),
-                part: part.into(),
                 data: Bytes::from_static(data.as_bytes()),
             });
         }
@@ -190,6 +168,5 @@ mod tests {
         let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
         assert_eq!(read("s.m4s"), "AAB");
         assert_eq!(read(PLAYLIST), "#EXTM3U\ns.m4s\n");
-        assert_eq!(*parts.lock().unwrap(), ["s_p0", "s_p1"]);
     }
 }

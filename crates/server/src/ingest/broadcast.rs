@@ -181,6 +181,7 @@ impl Broadcast {
             broadcast_id,
             dir,
             &cfg,
+            state.config.hls_window,
         ));
         state.live.claim(stream.clone())?;
         let mut packager = Packager::start(stream.clone()).map_err(|e| {
