@@ -12,10 +12,11 @@
 //! ```
 //!
 //! Metrics: `aethex_s3_uploads_total{kind="init|segment|playlist",result="ok|failed|dropped"}`,
-//! `aethex_s3_upload_retries_total`.
+//! `aethex_s3_upload_retries_total`, `aethex_s3_upload_duration_seconds{kind}` (from
+//! hand-off to stored: queueing, retries and the upload).
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
@@ -76,6 +77,8 @@ enum Job {
         name: String,
         data: Bytes,
         kind: Kind,
+        /// When the sink took it.
+        queued: Instant,
     },
     Finish {
         playlist: String,
@@ -105,16 +108,24 @@ impl Queue {
             name: name.to_string(),
             data,
             kind,
+            queued: Instant::now(),
         };
-        if self.jobs.try_send(job).is_err() {
-            count(kind, "dropped");
-            tracing::warn!(
-                file = name,
-                "object storage upload queue full: file waits for the end of the broadcast"
-            );
-            if let Ok(mut d) = self.dropped.lock() {
-                d.push(name.to_string());
+        match self.jobs.try_send(job) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                count(kind, "dropped");
+                if let Ok(mut d) = self.dropped.lock() {
+                    if d.is_empty() {
+                        tracing::warn!(
+                            file = name,
+                            "object storage upload queue full: files wait for the end of the broadcast"
+                        );
+                    }
+                    d.push(name.to_string());
+                }
             }
+            // The upload task is gone (the broadcast is ending).
+            Err(mpsc::error::TrySendError::Closed(_)) => count(kind, "dropped"),
         }
     }
 }
@@ -204,10 +215,19 @@ impl Worker {
     async fn run(mut self, mut jobs: mpsc::Receiver<Job>, queue: Arc<Queue>) -> bool {
         while let Some(job) = jobs.recv().await {
             match job {
-                Job::File { name, data, kind } => {
+                Job::File {
+                    name,
+                    data,
+                    kind,
+                    queued,
+                } => {
                     if !self.upload(&name, data, kind).await {
                         self.missing.push(name);
-                    } else if kind == Kind::Segment {
+                        continue;
+                    }
+                    metrics::histogram!("aethex_s3_upload_duration_seconds", "kind" => kind.label())
+                        .record(queued.elapsed().as_secs_f64());
+                    if kind == Kind::Segment {
                         self.relocate(&name);
                         self.segments += 1;
                         let gapless = queue.dropped.lock().is_ok_and(|d| d.is_empty());
