@@ -304,22 +304,27 @@ impl Worker {
     async fn complete(mut self, playlist: String) -> bool {
         let mut pause = COMPLETION_PAUSE;
         for round in 1..=COMPLETION_ROUNDS {
-            let missing = std::mem::take(&mut self.missing);
-            for name in missing {
+            let mut missing = std::mem::take(&mut self.missing).into_iter();
+            while let Some(name) = missing.next() {
                 let kind = if name.ends_with(".mp4") {
                     Kind::Init
                 } else {
                     Kind::Segment
                 };
-                let ok = match tokio::fs::read(self.stream.dir.join(&name)).await {
-                    Ok(data) => self.upload(&name, data.into(), kind).await,
+                let data = match tokio::fs::read(self.stream.dir.join(&name)).await {
+                    Ok(data) => data,
                     Err(e) => {
                         tracing::warn!(file = %name, error = %e, "recording file unreadable: not uploaded");
-                        false
+                        self.missing.push(name);
+                        continue;
                     }
                 };
-                if !ok {
+                if !self.upload(&name, data.into(), kind).await {
+                    // The store is unreachable: the rest waits for the next
+                    // round instead of failing one by one.
                     self.missing.push(name);
+                    self.missing.extend(missing);
+                    break;
                 }
             }
             if self.missing.is_empty() {
