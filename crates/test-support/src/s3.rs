@@ -168,7 +168,8 @@ fn nginx_static(dir: &Path, root: &Path, port: u16) -> Child {
          events {{ worker_connections 256; }}\n\
          http {{ access_log off;\n\
            types {{ video/mp4 m4s mp4; application/vnd.apple.mpegurl m3u8; }}\n\
-           server {{ listen 127.0.0.1:{port}; root {root}; }} }}\n",
+           server {{ listen 127.0.0.1:{port}; root {root};\n\
+             add_header Access-Control-Allow-Origin * always; }} }}\n",
         root = root.display()
     );
     std::fs::write(dir.join("nginx.conf"), conf).expect("write nginx.conf");

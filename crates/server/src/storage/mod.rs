@@ -91,6 +91,14 @@ impl MediaStore {
     /// environment or instance metadata; none given: unsigned requests).
     pub fn from_config(config: &Config) -> Result<Option<Self>, StorageError> {
         let (Some(endpoint), Some(bucket)) = (&config.s3_endpoint, &config.s3_bucket) else {
+            if config.public_media_url.is_some() {
+                return Err(StorageError::Invalid {
+                    flag: "--public-media-url",
+                    reason:
+                        "needs --s3-endpoint and --s3-bucket (it is where their objects are read)"
+                            .into(),
+                });
+            }
             return Ok(None);
         };
         if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
@@ -241,6 +249,8 @@ mod tests {
     #[test]
     fn flags_are_checked() {
         assert!(MediaStore::from_config(&config(&[])).unwrap().is_none());
+        let public_alone = config(&["--public-media-url", "https://cdn.example"]);
+        assert!(MediaStore::from_config(&public_alone).is_err());
         let bad_endpoint = config(&["--s3-endpoint", "s3.local", "--s3-bucket", "b"]);
         assert!(MediaStore::from_config(&bad_endpoint).is_err());
         let bad_public = config(&[
