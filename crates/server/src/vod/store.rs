@@ -134,6 +134,17 @@ pub async fn expired(
     Ok(out)
 }
 
+/// Ids in `low..=high` of recordings marked deleted.
+pub async fn deleted_between(db: &Db, low: i64, high: i64) -> Result<Vec<i64>, sqlx::Error> {
+    let rows: Vec<(i64,)> =
+        sqlx::query_as("SELECT id FROM broadcasts WHERE vod_deleted = 1 AND id BETWEEN $1 AND $2")
+            .bind(low)
+            .bind(high)
+            .fetch_all(&db.pool)
+            .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
 /// Marks a recording deleted (its files are gone).
 pub async fn mark_deleted(db: &Db, id: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
