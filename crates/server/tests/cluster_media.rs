@@ -289,6 +289,23 @@ async fn an_object_storage_outage_keeps_the_live_stream_on_the_origin() {
     assert_eq!(status, 200);
     assert!(!body.is_empty());
     assert!(is_live(&a, "alice").await);
+    // One clear error names the bucket, the object and the cause, and no
+    // credential is ever printed.
+    let logs = a.logs();
+    let error = logs
+        .lines()
+        .find(|l| l.contains("uploading to object storage failed"))
+        .unwrap_or_else(|| panic!("no upload error logged:\n{logs}"));
+    assert!(
+        error.contains("ERROR") && error.contains("bucket=media"),
+        "{error}"
+    );
+    for secret in [
+        aethex_test_support::s3::ACCESS_KEY,
+        aethex_test_support::s3::SECRET_KEY,
+    ] {
+        assert!(!logs.contains(secret), "{secret} in the logs");
+    }
     let failed_msn: u64 = last
         .trim_end_matches(".m4s")
         .rsplit('_')
