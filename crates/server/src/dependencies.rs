@@ -13,8 +13,15 @@ use std::path::Path;
 const RULES: &[(&str, &[&str], &str)] = &[
     (
         "hls/",
-        &["ingest", "vod", "channels", "chat", "auth"],
+        &["ingest", "vod", "channels", "chat", "auth", "storage"],
         "hls sits below ingest and vod and knows no channels or users",
+    ),
+    (
+        "storage/",
+        &[
+            "ingest", "vod", "channels", "chat", "cluster", "http", "error",
+        ],
+        "object storage holds media files; vod and ingest use it, not the reverse",
     ),
     ("vod/", &["ingest"], "vod only reads what hls recorded"),
     (

@@ -18,6 +18,7 @@ pub mod http;
 pub mod ingest;
 pub mod openapi;
 pub mod state;
+pub mod storage;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod validate;

@@ -13,6 +13,7 @@ use crate::cluster::{Cluster, ClusterConfig};
 use crate::config::Config;
 use crate::db::Db;
 use crate::hls::live::LiveRegistry;
+use crate::storage::MediaStore;
 
 /// Everything a handler may need; cheap to clone (all fields are shared).
 #[derive(Clone, Debug)]
@@ -33,6 +34,8 @@ pub struct AppState {
     pub live: Arc<LiveRegistry>,
     /// Cluster membership (`--redis-url`); `None` on a single node.
     pub cluster: Option<Arc<Cluster>>,
+    /// Object storage for finished media (`--s3-*`, cluster mode only).
+    pub media: Option<Arc<MediaStore>>,
 }
 
 impl AppState {
@@ -54,9 +57,11 @@ impl AppState {
         };
         let fanout = Duration::from_millis(config.chat_fanout_window_ms);
         let cluster = Arc::new(Cluster::connect(cluster, fanout).await?);
+        let media = MediaStore::from_config(&config)?.map(Arc::new);
         let mut state = Self::with_broker(config, data_dir, db, cluster.broker.clone());
         cluster.join(&state);
         state.cluster = Some(cluster);
+        state.media = media;
         Ok(state)
     }
 
@@ -85,6 +90,7 @@ impl AppState {
             chat,
             live: Arc::default(),
             cluster: None,
+            media: None,
         }
     }
 }

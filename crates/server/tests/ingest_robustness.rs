@@ -147,4 +147,13 @@ async fn retention_keeps_the_newest_recordings_and_deletes_older_files() {
         (list["vods"].as_array()?.len() == 1).then_some(())
     })
     .await;
+    // A copy of a deleted recording still on disk (another node of a
+    // cluster ran retention) goes at the next run; kept ones stay.
+    std::fs::create_dir_all(&dirs[0]).unwrap();
+    std::fs::write(dirs[0].join("index.m3u8"), "#EXTM3U\n").unwrap();
+    aethex_server::vod::retention::apply(&srv.state)
+        .await
+        .unwrap();
+    assert!(!dirs[0].exists(), "a deleted VOD's files are swept");
+    assert!(dirs[1].join("index.m3u8").is_file());
 }

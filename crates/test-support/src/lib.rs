@@ -1,5 +1,7 @@
 //! Real peers for the tests of several crates, written once: nginx with the RTMP module,
-//! ffprobe, nginx running the repository's deploy configs in front of a cluster, a private Xvfb, a private desktop session (D-Bus, PipeWire, portal), Redis, and free ports. Dev-only: no crate depends on it outside tests.
+//! ffprobe, nginx running the repository's deploy configs in front of a cluster, a private
+//! Xvfb, a private desktop session (D-Bus, PipeWire, portal), Redis, an S3 server (s3s-fs),
+//! and free ports. Dev-only: no crate depends on it outside tests.
 //!
 //! Helpers panic with a clear message when a peer is missing or misbehaves (they only
 //! run inside tests).
@@ -8,6 +10,7 @@ pub mod desktop;
 pub mod front;
 pub mod nginx;
 pub mod probe;
+pub mod s3;
 pub mod services;
 pub mod xvfb;
 
@@ -15,6 +18,7 @@ pub use desktop::Desktop;
 pub use front::NginxFront;
 pub use nginx::Nginx;
 pub use probe::{Probe, probe, probe_codecs, probe_duration};
+pub use s3::S3;
 pub use services::{Haproxy, Redis};
 pub use xvfb::Xvfb;
 

@@ -154,6 +154,11 @@ impl LiveStream {
         self.media.lock().is_ok_and(|m| m.has_media())
     }
 
+    /// A file of the memory window (a just completed segment, say), now.
+    pub(super) fn held(&self, name: &str) -> Option<Bytes> {
+        self.media.lock().ok().and_then(|m| m.get(name))
+    }
+
     /// Media bytes this stream holds in memory.
     pub fn held_bytes(&self) -> usize {
         self.media.lock().map(|m| m.held_bytes()).unwrap_or(0)
@@ -180,7 +185,7 @@ impl LiveStream {
     }
 
     /// The whole playlist as a VOD (for the recording's first write).
-    pub(super) fn vod_playlist(&self) -> Option<String> {
+    pub fn vod_playlist(&self) -> Option<String> {
         self.playlist.lock().ok().map(|p| p.render_vod())
     }
 
@@ -190,6 +195,13 @@ impl LiveStream {
         let mut p = self.playlist.lock().ok()?;
         p.end();
         Some((p.duration(), p.render_vod()))
+    }
+
+    /// Segment `name` is in object storage: the playlists name it by `url`.
+    pub fn relocate(&self, name: &str, url: String) {
+        if let Ok(mut p) = self.playlist.lock() {
+            p.relocate(name, url);
+        }
     }
 
     /// Wakes blocked reloads and media waits: the playlist changed.

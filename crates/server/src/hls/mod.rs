@@ -19,6 +19,7 @@ pub mod playlist;
 pub mod publish;
 pub mod recording;
 pub mod segmenter;
+pub mod sink;
 
 use std::path::Path;
 use std::time::Duration;

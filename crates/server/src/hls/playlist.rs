@@ -117,6 +117,18 @@ impl Playlist {
         }
     }
 
+    /// Names segment `uri` by `to` from now on (its copy in object storage);
+    /// false if no listed segment has that name.
+    pub fn relocate(&mut self, uri: &str, to: String) -> bool {
+        match self.segments.iter_mut().rev().find(|s| s.uri == uri) {
+            Some(s) => {
+                s.uri = to;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Marks the broadcast as finished (`EXT-X-ENDLIST`).
     pub fn end(&mut self) {
         self.ended = true;
@@ -304,6 +316,24 @@ mod tests {
             p.push(s);
         }
         assert_eq!(text, p.render_vod());
+    }
+
+    #[test]
+    fn a_relocated_segment_is_named_by_its_new_url_only() {
+        let mut p = Playlist::new(1);
+        for i in 0..3 {
+            p.push(seg(i, 1.0));
+        }
+        assert!(p.relocate("seg00001.ts", "https://cdn.example/seg00001.ts".into()));
+        assert!(!p.relocate("seg00009.ts", "https://cdn.example/x".into()));
+        for text in [p.render_live(3), p.render_vod()] {
+            assert!(
+                text.contains("\nhttps://cdn.example/seg00001.ts\n"),
+                "{text}"
+            );
+            assert!(!text.contains("\nseg00001.ts\n"));
+            assert!(text.contains("\nseg00000.ts\n") && text.contains("\nseg00002.ts\n"));
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ use super::live::LiveStream;
 use super::playlist::{Part, Segment, vod_entry};
 use super::recording::{DiskJob, Recorder};
 use super::segmenter::Output;
+use super::sink::MediaSink;
 use super::{init_name, part_name, segment_name};
 
 /// How long the end of a broadcast waits for its files to reach the disk.
@@ -63,6 +64,8 @@ pub struct Packager {
     prefix: String,
     recorder: Recorder,
     clock: WallClock,
+    /// Also gets every finished file (object storage), if set.
+    sink: Option<Arc<dyn MediaSink>>,
 }
 
 impl Packager {
@@ -74,7 +77,13 @@ impl Packager {
             stream,
             recorder,
             clock: WallClock::default(),
+            sink: None,
         })
+    }
+
+    /// Hands every finished file (init, whole segments) to `sink` too.
+    pub fn set_sink(&mut self, sink: Arc<dyn MediaSink>) {
+        self.sink = Some(sink);
     }
 
     /// The stream being filled.
@@ -117,6 +126,9 @@ impl Packager {
     fn init(&mut self, data: Bytes) {
         let name = init_name(&self.prefix);
         self.stream.cache_init(name.clone(), data.clone());
+        if let Some(sink) = &self.sink {
+            sink.init(&name, data.clone());
+        }
         self.recorder.write(DiskJob::File { name, data });
     }
 
@@ -155,6 +167,13 @@ impl Packager {
             .stream
             .list_segment(segment, part_name(&self.prefix, index + 1, 0));
         metrics::counter!("aethex_hls_segments_total").increment(1);
+        if let Some(sink) = &self.sink {
+            // Joined once by the memory window: shared, not copied.
+            let name = segment_name(&self.prefix, index);
+            if let Some(data) = self.stream.held(&name) {
+                sink.segment(&name, data);
+            }
+        }
         // The recording's playlist grows by appending (crash-safe and O(1)
         // per segment); it is rewritten once at the end.
         match listed {

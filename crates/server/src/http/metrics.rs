@@ -51,6 +51,15 @@ fn describe() {
         "HTTP request latency by route"
     );
     metrics::describe_gauge!("aethex_live_streams", "Broadcasts live right now");
+    metrics::describe_counter!(
+        "aethex_s3_uploads_total",
+        "Media files to object storage by kind and result (ok, failed, dropped)"
+    );
+    metrics::describe_histogram!(
+        "aethex_s3_upload_duration_seconds",
+        metrics::Unit::Seconds,
+        "From a finished file's hand-off to its being stored in object storage"
+    );
     metrics::describe_gauge!("aethex_chat_connections", "Open chat WebSocket connections");
 }
 

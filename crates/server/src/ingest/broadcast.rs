@@ -21,6 +21,7 @@ use crate::hls::segmenter::{Output, Segmenter, SegmenterConfig};
 use crate::ingest::IngestError;
 use crate::ingest::channel_link::{self, ChannelRow};
 use crate::state::AppState;
+use crate::storage::upload::Uploader;
 use crate::vod;
 
 /// A running broadcast: feed it media, then [`Broadcast::finish`] it.
@@ -28,6 +29,8 @@ pub struct Broadcast {
     state: AppState,
     segmenter: Segmenter,
     packager: Packager,
+    /// Uploads finished media to object storage (cluster mode with `--s3-*`).
+    uploader: Option<Uploader>,
     counters: Counters,
     finished: bool,
 }
@@ -127,6 +130,24 @@ async fn prepare_recording(state: &AppState, id: i64) -> Result<PathBuf, IngestE
     Ok(dir)
 }
 
+/// Starts uploading broadcast media to object storage when the node has one
+/// and holds the stream's lease (its epoch names the objects); records the
+/// bucket folder on the broadcast so any node finds the VOD there.
+async fn start_uploads(
+    state: &AppState,
+    stream: &Arc<LiveStream>,
+    epoch: Option<i64>,
+) -> Option<Uploader> {
+    let (media, epoch) = (state.media.clone()?, epoch?);
+    let uploader = Uploader::start(media, stream.clone(), epoch);
+    let id = stream.broadcast_id;
+    if let Err(e) = vod::store::set_media_prefix(&state.db, id, uploader.prefix()).await {
+        // Uploads still help the live edge; other nodes just won't find the VOD there.
+        tracing::warn!(error = %e, broadcast = id, "recording the media's bucket folder failed");
+    }
+    Some(uploader)
+}
+
 impl Broadcast {
     /// Starts a broadcast of `channel`: refuses a second publisher, records the
     /// broadcast and creates its directory.
@@ -134,8 +155,9 @@ impl Broadcast {
         if state.live.is_live(&channel.name) {
             return Err(IngestError::AlreadyLive);
         }
-        let broadcast_id = channel_link::start_broadcast(state, channel).await?;
-        match Broadcast::go_on_air(state, channel, broadcast_id).await {
+        let started = channel_link::start_broadcast(state, channel).await?;
+        let broadcast_id = started.id;
+        match Broadcast::go_on_air(state, channel, started).await {
             Ok(b) => Ok(b),
             Err(e) => {
                 let _ = channel_link::end_broadcast(state, &channel.name, broadcast_id).await;
@@ -149,8 +171,9 @@ impl Broadcast {
     async fn go_on_air(
         state: &AppState,
         channel: &ChannelRow,
-        broadcast_id: i64,
+        started: channel_link::Started,
     ) -> Result<Broadcast, IngestError> {
+        let broadcast_id = started.id;
         let dir = prepare_recording(state, broadcast_id).await?;
         let cfg = segmenter_config(state);
         let stream = Arc::new(LiveStream::new(
@@ -161,16 +184,21 @@ impl Broadcast {
             state.config.hls_window,
         ));
         state.live.claim(stream.clone())?;
-        let packager = Packager::start(stream.clone()).map_err(|e| {
+        let mut packager = Packager::start(stream.clone()).map_err(|e| {
             stream.mark_ended();
             IngestError::RecordingWriter(e)
         })?;
+        let uploader = start_uploads(state, &stream, started.epoch).await;
+        if let Some(u) = &uploader {
+            packager.set_sink(u.sink());
+        }
         metrics::counter!("aethex_broadcasts_started_total").increment(1);
         tracing::info!(channel = %channel.name, broadcast_id, "broadcast started");
         Ok(Broadcast {
             state: state.clone(),
             segmenter: Segmenter::new(cfg),
             packager,
+            uploader,
             counters: Counters::new(&channel.name),
             finished: false,
         })
@@ -237,7 +265,7 @@ impl Broadcast {
         self.apply(last);
         let duration = self.packager.finish().await;
         let state = &self.state;
-        let stream = self.packager.stream();
+        let stream = self.packager.stream().clone();
         let (channel, id) = (&stream.channel, stream.broadcast_id);
         if let Err(e) = vod::store::set_duration(&state.db, id, (duration * 1000.0) as i64).await {
             tracing::warn!(error = %e, "store VOD duration");
@@ -246,6 +274,17 @@ impl Broadcast {
             tracing::warn!(error = &e as &dyn std::error::Error, "end broadcast");
         }
         tracing::info!(channel = %channel, broadcast_id = id, duration, "broadcast ended");
-        vod::retention::apply_in_background(state.clone());
+        // The VOD goes to object storage in the background; retention after
+        // it, so that it sees (and may delete) what was uploaded.
+        let state = state.clone();
+        match (self.uploader.take(), stream.vod_playlist()) {
+            (Some(uploader), Some(playlist)) => {
+                tokio::spawn(async move {
+                    uploader.finish(playlist).await;
+                    vod::retention::apply_in_background(state);
+                });
+            }
+            _ => vod::retention::apply_in_background(state),
+        }
     }
 }

@@ -16,10 +16,21 @@ pub async fn resolve_key(state: &AppState, key: &str) -> Result<Option<ChannelRo
     crate::channels::store::resolve_stream_key(&state.db, key).await
 }
 
-/// Records a new broadcast of `channel` and marks it live; returns the
-/// broadcast id. In cluster mode refused (`AlreadyLive`) while another node
-/// holds the channel's lease.
-pub async fn start_broadcast(state: &AppState, channel: &ChannelRow) -> Result<i64, IngestError> {
+/// A broadcast that went on air.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Started {
+    /// The broadcasts row id.
+    pub id: i64,
+    /// The stream lease's epoch (cluster mode only).
+    pub epoch: Option<i64>,
+}
+
+/// Records a new broadcast of `channel` and marks it live. In cluster mode
+/// refused (`AlreadyLive`) while another node holds the channel's lease.
+pub async fn start_broadcast(
+    state: &AppState,
+    channel: &ChannelRow,
+) -> Result<Started, IngestError> {
     let lease =
         match &state.cluster {
             Some(cluster) => Some(cluster.claim(&state.db, channel).await.map_err(
@@ -40,7 +51,10 @@ pub async fn start_broadcast(state: &AppState, channel: &ChannelRow) -> Result<i
         // The lease still holds the channel; only the sweeper's view is poorer.
         tracing::warn!(error = %e, broadcast = id, "recording the lease's broadcast failed");
     }
-    Ok(id)
+    Ok(Started {
+        id,
+        epoch: lease.map(|l| l.epoch),
+    })
 }
 
 /// Marks broadcast `broadcast_id` of `channel_name` as ended (channel offline).

@@ -1,6 +1,7 @@
 //! Video on demand: every broadcast's segments are kept; listed at
 //! `GET /api/v1/channels/{name}/vods`, played at `/vod/{id}/index.m3u8`.
 
+pub mod objects;
 pub mod retention;
 pub mod store;
 
@@ -12,7 +13,7 @@ use axum::{Json, Router};
 
 use crate::error::{ApiError, ApiResult};
 use crate::hls::recording::PLAYLIST;
-use crate::hls::{playlist_response, serve_segment};
+use crate::hls::{is_segment_name, playlist_response, serve_segment};
 use crate::state::AppState;
 
 /// Media routes of the VOD feature (`/vod/{id}/{file}`).
@@ -46,7 +47,9 @@ async fn list(
     Ok(Json(VodList { vods }))
 }
 
-/// `GET /vod/{id}/{file}`: a finished broadcast's playlist or segment.
+/// `GET /vod/{id}/{file}`: a finished broadcast's playlist or segment — from
+/// object storage when the whole VOD is there (any node), else from this
+/// node's disk.
 async fn vod_file(
     State(state): State<AppState>,
     UrlPath((id, file)): UrlPath<(String, String)>,
@@ -56,11 +59,32 @@ async fn vod_file(
         .await?
         .ok_or(ApiError::NotFound("recording"))?;
     let dir = state.data_dir.join(&row.vod_dir);
+    let bucket = state.media.as_deref().zip(row.media_prefix.as_deref());
     if file == PLAYLIST {
-        let text = tokio::fs::read_to_string(dir.join(PLAYLIST))
+        if let Some((media, prefix)) = bucket
+            && let Some(response) = objects::playlist(media, prefix).await?
+        {
+            return Ok(response);
+        }
+        if let Ok(text) = tokio::fs::read_to_string(dir.join(PLAYLIST)).await {
+            return Ok(playlist_response(text));
+        }
+        if let Some((media, prefix)) = bucket
+            && let Some(response) = objects::partial_playlist(media, prefix).await?
+        {
+            return Ok(response);
+        }
+        return Err(ApiError::NotFound("recording"));
+    }
+    if !is_segment_name(&file) {
+        return Err(ApiError::NotFound("file"));
+    }
+    if let Some((media, prefix)) = bucket
+        && !tokio::fs::try_exists(dir.join(&file))
             .await
-            .map_err(|_| ApiError::NotFound("recording"))?;
-        return Ok(playlist_response(text));
+            .unwrap_or(false)
+    {
+        return objects::media(media, prefix, &file).await;
     }
     Ok(serve_segment(&dir, &file).await.into_response())
 }

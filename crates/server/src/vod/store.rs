@@ -16,6 +16,8 @@ pub struct VodRow {
     pub duration_ms: i64,
     /// Directory relative to the data dir.
     pub vod_dir: String,
+    /// Bucket folder of its media (cluster mode with object storage).
+    pub media_prefix: Option<String>,
 }
 
 /// Records where broadcast `id` is written.
@@ -38,15 +40,33 @@ pub async fn set_duration(db: &Db, id: i64, duration_ms: i64) -> Result<(), sqlx
     Ok(())
 }
 
-type Row = (i64, String, i64, Option<i64>, Option<String>);
+/// Records the bucket folder broadcast `id`'s media is uploaded to.
+pub async fn set_media_prefix(db: &Db, id: i64, prefix: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE broadcasts SET media_prefix = $1 WHERE id = $2")
+        .bind(prefix)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
 
-fn to_vod((id, title, started_at, duration_ms, vod_dir): Row) -> Option<VodRow> {
+type Row = (
+    i64,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
+
+fn to_vod((id, title, started_at, duration_ms, vod_dir, media_prefix): Row) -> Option<VodRow> {
     Some(VodRow {
         id,
         title,
         started_at,
         duration_ms: duration_ms.unwrap_or(0),
         vod_dir: vod_dir?,
+        media_prefix,
     })
 }
 
@@ -60,7 +80,7 @@ pub async fn list_for_channel(db: &Db, name: &str) -> Result<Option<Vec<VodRow>>
         return Ok(None);
     };
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, title, started_at, duration_ms, vod_dir FROM broadcasts \
+        "SELECT id, title, started_at, duration_ms, vod_dir, media_prefix FROM broadcasts \
          WHERE channel_id = $1 AND ended_at IS NOT NULL AND vod_deleted = 0 AND vod_dir IS NOT NULL \
          ORDER BY started_at DESC, id DESC",
     )
@@ -73,7 +93,7 @@ pub async fn list_for_channel(db: &Db, name: &str) -> Result<Option<Vec<VodRow>>
 /// A finished, kept recording by id.
 pub async fn find(db: &Db, id: i64) -> Result<Option<VodRow>, sqlx::Error> {
     let row: Option<Row> = sqlx::query_as(
-        "SELECT id, title, started_at, duration_ms, vod_dir FROM broadcasts \
+        "SELECT id, title, started_at, duration_ms, vod_dir, media_prefix FROM broadcasts \
          WHERE id = $1 AND ended_at IS NOT NULL AND vod_deleted = 0",
     )
     .bind(id)
@@ -114,11 +134,24 @@ pub async fn expired(
     Ok(out)
 }
 
+/// Ids in `low..=high` of recordings marked deleted.
+pub async fn deleted_between(db: &Db, low: i64, high: i64) -> Result<Vec<i64>, sqlx::Error> {
+    let rows: Vec<(i64,)> =
+        sqlx::query_as("SELECT id FROM broadcasts WHERE vod_deleted = 1 AND id BETWEEN $1 AND $2")
+            .bind(low)
+            .bind(high)
+            .fetch_all(&db.pool)
+            .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
 /// Marks a recording deleted (its files are gone).
 pub async fn mark_deleted(db: &Db, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE broadcasts SET vod_deleted = 1, vod_dir = NULL WHERE id = $1")
-        .bind(id)
-        .execute(&db.pool)
-        .await?;
+    sqlx::query(
+        "UPDATE broadcasts SET vod_deleted = 1, vod_dir = NULL, media_prefix = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
     Ok(())
 }

@@ -23,22 +23,31 @@ pub struct Node {
     pub rtmp: SocketAddr,
     /// The node id it was given.
     pub id: String,
+    /// Everything it wrote to stderr so far (its logs).
+    log: std::sync::Arc<std::sync::Mutex<String>>,
     _dir: tempfile::TempDir,
 }
 
 impl Node {
     /// Starts a node of the cluster on `database` and `redis`.
     pub fn start(id: &str, database: &str, redis: &str) -> Node {
-        Node::try_start(&[
+        Node::start_with(id, database, redis, &[])
+    }
+
+    /// Starts a node of the cluster with more flags (`--s3-…`, say).
+    pub fn start_with(id: &str, database: &str, redis: &str, extra: &[String]) -> Node {
+        let mut args = vec![
             "--database-url",
             database,
             "--redis-url",
             redis,
             "--node-id",
             id,
-        ])
-        .unwrap_or_else(|e| panic!("node {id} did not start: {e}"))
-        .named(id)
+        ];
+        args.extend(extra.iter().map(String::as_str));
+        Node::try_start(&args)
+            .unwrap_or_else(|e| panic!("node {id} did not start: {e}"))
+            .named(id)
     }
 
     fn named(mut self, id: &str) -> Node {
@@ -75,12 +84,18 @@ impl Node {
             }
         });
         let (etx, erx) = std::sync::mpsc::channel();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = log.clone();
         std::thread::spawn(move || {
             let mut all = String::new();
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 eprintln!("[node] {line}");
                 all.push_str(&line);
                 all.push('\n');
+                if let Ok(mut l) = sink.lock() {
+                    l.push_str(&line);
+                    l.push('\n');
+                }
             }
             let _ = etx.send(all);
         });
@@ -97,6 +112,7 @@ impl Node {
                     http: addr("http="),
                     rtmp: addr("rtmp="),
                     id: String::new(),
+                    log,
                     _dir: dir,
                 })
             }
@@ -106,6 +122,27 @@ impl Node {
                 Err(erx.recv_timeout(Duration::from_secs(5)).unwrap_or_default())
             }
         }
+    }
+
+    /// What the node logged so far (stderr, `RUST_LOG=warn`), without
+    /// terminal colour codes.
+    pub fn logs(&self) -> String {
+        let raw = self.log.lock().map(|l| l.clone()).unwrap_or_default();
+        let mut out = String::with_capacity(raw.len());
+        let mut chars = raw.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                // ESC [ … m
+                for c in chars.by_ref() {
+                    if c == 'm' {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
     }
 
     /// `http://ADDR{path}`
