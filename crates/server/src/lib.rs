@@ -7,6 +7,7 @@ pub mod auth;
 pub mod authz;
 pub mod channels;
 pub mod chat;
+pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod db;
