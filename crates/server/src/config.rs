@@ -107,6 +107,18 @@ pub struct Config {
     )]
     pub cors_origins: Vec<String>,
 
+    /// Reverse proxy address or range (CIDR) whose `X-Forwarded-For` /
+    /// `Forwarded` headers name the client, for rate limits, login throttles and
+    /// logs; repeatable. From any other peer those headers are ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "AETHEX_TRUSTED_PROXY",
+        value_delimiter = ',',
+        value_name = "CIDR",
+        value_parser = crate::http::client_addr::parse_range
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// Built web player assets to serve at `/` (default: `ui/dist` next to the binary's source tree).
     #[arg(long, env = "AETHEX_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
@@ -245,6 +257,7 @@ impl std::fmt::Debug for Config {
             )
             .field("cors_origins", &self.cors_origins)
             .field("web_dir", &self.web_dir)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("rate_limit", &self.rate_limit)
             .field("session_days", &self.session_days)
             .field("secure_cookies", &self.secure_cookies)

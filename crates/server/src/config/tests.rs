@@ -35,6 +35,7 @@ fn file_values_beat_defaults_and_flags_beat_the_file() {
         secure-cookies = true
         cors-origin = ["https://a.example", "https://b.example"]
         hls-part-ms = 300
+        trusted-proxy = ["10.0.0.0/8", "127.0.0.1"]
     "#;
     let cli = load(file, &[]).expect("valid file");
     let c = &cli.server;
@@ -45,6 +46,7 @@ fn file_values_beat_defaults_and_flags_beat_the_file() {
     assert!(c.secure_cookies);
     assert_eq!(c.cors_origins, ["https://a.example", "https://b.example"]);
     assert_eq!(c.hls_part_ms, 300);
+    assert_eq!(c.trusted_proxies.len(), 2);
     assert_eq!(
         c.hls_segment_ms, 1000,
         "keys absent from the file keep their defaults"
@@ -129,6 +131,10 @@ fn bad_values_are_refused_with_the_reason() {
         (
             "http = [\"127.0.0.1:1\"]",
             "`http`: takes one value, not a list",
+        ),
+        (
+            "trusted-proxy = [\"10.0.0.0/8\", \"proxy.local\"]",
+            "`trusted-proxy`: invalid value \"10.0.0.0/8,proxy.local\": expected an address range",
         ),
         (
             "data-dir = { path = \"/x\" }",
