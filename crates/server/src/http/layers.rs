@@ -36,8 +36,11 @@ pub fn apply(router: Router, config: &Config) -> Router {
         .layer(
             // Only method and path: query strings may carry a chat token.
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                let client = req.extensions().get::<ClientIp>().map(|c| c.0);
-                tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), client = ?client)
+                let client = req
+                    .extensions()
+                    .get::<ClientIp>()
+                    .map_or_else(String::new, |c| c.0.to_string());
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), client = %client)
             }),
         )
         .layer(middleware::from_fn_with_state(
