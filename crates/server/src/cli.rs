@@ -32,9 +32,44 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// Operations run against the configured data dir and database.
+/// Operations run against the configured data dir and database (the same
+/// flags, environment and configuration file as the server).
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Copy the database (and with --with-media the recordings) to FILE while
+    /// the server runs. SQLite only; PostgreSQL: pg_dump (docs/deploy.md).
+    Backup {
+        /// Where to write the backup (must not exist yet).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+        /// Also copy the recordings (`vod/`): FILE is then a tar archive.
+        #[arg(long)]
+        with_media: bool,
+    },
+    /// Restore a backup into an empty data dir (then start the server on it).
+    Restore {
+        /// A file written by `aethex-server backup`.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
+}
+
+impl Command {
+    /// Runs the operation, printing one line about what it did.
+    pub async fn run(self, config: &Config) -> anyhow::Result<()> {
+        match self {
+            Command::Backup { to, with_media } => {
+                let summary = crate::backup::backup(config, &to, with_media).await?;
+                println!("backup written to {}: {summary}", to.display());
+            }
+            Command::Restore { from } => {
+                let summary = crate::backup::restore(config, &from).await?;
+                println!("restored into {}: {summary}", config.data_dir().display());
+            }
+        }
+        Ok(())
+    }
+}
 
 impl Cli {
     /// Parses `args` with the configuration file layered under flags and environment.
@@ -58,7 +93,7 @@ pub async fn main() -> ExitCode {
     crate::init_tracing();
     let result = match cli.command {
         None => crate::run(cli.server).await,
-        Some(command) => match command {},
+        Some(command) => command.run(&cli.server).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

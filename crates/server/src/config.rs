@@ -33,7 +33,11 @@ pub fn parse_layered<T: Parser>(
     default_file: Option<&Path>,
 ) -> Result<T, LoadError> {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let cmd = T::command();
+    // Every flag also works after a subcommand (`backup --to F --data-dir D`).
+    let cmd = T::command().mut_args(|a| {
+        let builtin = matches!(a.get_id().as_str(), "help" | "version");
+        if builtin { a } else { a.global(true) }
+    });
     let first = cmd.clone().try_get_matches_from(&args)?;
     let named = first
         .try_get_one::<PathBuf>("config")

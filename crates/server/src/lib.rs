@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod authz;
+pub mod backup;
 pub mod channels;
 pub mod chat;
 pub mod cli;
