@@ -25,10 +25,11 @@ build_all() {
   [ -x "$SERVER_BIN" ] || { echo "no server binary at $SERVER_BIN" >&2; return 1; }
 }
 
-# Starts the server and waits for its `listening http=… rtmp=…` line.
+# Starts the server (extra arguments are passed on) and waits for its
+# `listening http=… rtmp=…` line.
 start_server() {
   AETHEX_WEB_DIR="$ROOT/ui/dist" RUST_LOG=${RUST_LOG:-info} "$SERVER_BIN" \
-    --data-dir "$WORK/data" --http 127.0.0.1:0 --rtmp 127.0.0.1:0 >"$WORK/stdout" 2>"$WORK/stderr" &
+    --data-dir "$WORK/data" --http 127.0.0.1:0 --rtmp 127.0.0.1:0 "$@" >"$WORK/stdout" 2>"$WORK/stderr" &
   SERVER_PID=$!
   local line= _
   for _ in $(seq 1 300); do

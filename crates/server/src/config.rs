@@ -1,9 +1,57 @@
-//! Server configuration: clap flags, each also read from `AETHEX_<FLAG>`.
+//! Server configuration: clap flags, each also read from `AETHEX_<FLAG>`,
+//! and the optional TOML file that gives them defaults ([`file`]).
+//! Precedence: command line > environment > file > built-in default.
 
+pub mod file;
+#[cfg(test)]
+mod tests;
+
+use std::ffi::OsString;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
+
+pub use file::{ConfigFileError, DEFAULT_PATH};
+
+/// Why the command line, environment or configuration file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Bad flags or environment (also `--help` and `--version`, which clap prints).
+    #[error(transparent)]
+    Cli(#[from] clap::Error),
+    /// A bad configuration file.
+    #[error(transparent)]
+    File(#[from] ConfigFileError),
+}
+
+/// Parses `args` (program name first) into `T`, with the configuration file
+/// named by `--config` / `AETHEX_CONFIG` — or `default_file` when that exists —
+/// supplying the defaults of the flags it names. `T` must have a `config` argument.
+pub fn parse_layered<T: Parser>(
+    args: impl IntoIterator<Item = impl Into<OsString>>,
+    default_file: Option<&Path>,
+) -> Result<T, LoadError> {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // Every flag also works after a subcommand (`backup --to F --data-dir D`).
+    let cmd = T::command().mut_args(|a| {
+        let builtin = matches!(a.get_id().as_str(), "help" | "version");
+        if builtin { a } else { a.global(true) }
+    });
+    let first = cmd.clone().try_get_matches_from(&args)?;
+    let named = first
+        .try_get_one::<PathBuf>("config")
+        .ok()
+        .flatten()
+        .cloned();
+    let path = named.or_else(|| default_file.filter(|p| p.exists()).map(Path::to_path_buf));
+    let cmd = match path {
+        Some(path) => file::apply(cmd, &path)?,
+        None => cmd,
+    };
+    let matches = cmd.try_get_matches_from(&args)?;
+    Ok(T::from_arg_matches(&matches)?)
+}
 
 /// Everything the server can be told at start-up (see `shared/contract.md`).
 /// `Debug` redacts the database URL (it may carry a password).
@@ -62,6 +110,18 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub cors_origins: Vec<String>,
+
+    /// Reverse proxy address or range (CIDR) whose `X-Forwarded-For` /
+    /// `Forwarded` headers name the client, for rate limits, login throttles and
+    /// logs; repeatable. From any other peer those headers are ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "AETHEX_TRUSTED_PROXY",
+        value_delimiter = ',',
+        value_name = "CIDR",
+        value_parser = crate::http::client_addr::parse_range
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 
     /// Built web player assets to serve at `/` (default: `ui/dist` next to the binary's source tree).
     #[arg(long, env = "AETHEX_WEB_DIR")]
@@ -201,6 +261,7 @@ impl std::fmt::Debug for Config {
             )
             .field("cors_origins", &self.cors_origins)
             .field("web_dir", &self.web_dir)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("rate_limit", &self.rate_limit)
             .field("session_days", &self.session_days)
             .field("secure_cookies", &self.secure_cookies)
@@ -231,7 +292,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+mod flag_tests {
     use super::*;
 
     #[test]
@@ -280,5 +341,31 @@ mod tests {
         let c = Config::parse_from(["aethex-server"]);
         assert_eq!(c.http.to_string(), "127.0.0.1:8080");
         assert_eq!(c.rtmp.to_string(), "127.0.0.1:1935");
+    }
+
+    #[test]
+    fn every_server_flag_reads_an_aethex_variable() {
+        use clap::CommandFactory;
+        // Named before this rule existed; the contract does not list them.
+        let exceptions = [("cors-origin", "AETHEX_CORS_ORIGINS")];
+        let cmd = crate::cli::Cli::command();
+        let mut seen = 0;
+        for arg in cmd.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if matches!(long, "help" | "version") {
+                continue;
+            }
+            let want = exceptions.iter().find(|(l, _)| *l == long).map_or_else(
+                || format!("AETHEX_{}", long.to_uppercase().replace('-', "_")),
+                |(_, e)| e.to_string(),
+            );
+            assert_eq!(
+                arg.get_env().and_then(|e| e.to_str()),
+                Some(want.as_str()),
+                "--{long}"
+            );
+            seen += 1;
+        }
+        assert!(seen > 25, "checked {seen} flags");
     }
 }

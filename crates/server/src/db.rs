@@ -96,9 +96,47 @@ impl Db {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
+        refuse_newer_schema(&pool, migrator).await?;
         migrator.run(&pool).await.context("apply migrations")?;
         Ok(Db { pool, backend })
     }
+}
+
+/// The newest migration this binary knows.
+pub fn latest_migration(backend: Backend) -> i64 {
+    let migrator = match backend {
+        Backend::Sqlite => &SQLITE_MIGRATIONS,
+        Backend::Postgres => &POSTGRES_MIGRATIONS,
+    };
+    migrator.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// A database migrated by a newer release cannot be used by this one (its
+/// queries would meet columns and tables they do not know): say so plainly
+/// instead of sqlx's "migration N was previously applied but is missing".
+async fn refuse_newer_schema(
+    pool: &AnyPool,
+    migrator: &sqlx::migrate::Migrator,
+) -> anyhow::Result<()> {
+    let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+    // No table yet: a fresh database.
+    let Ok(Some(applied)) =
+        sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM _sqlx_migrations")
+            .fetch_one(pool)
+            .await
+    else {
+        return Ok(());
+    };
+    if applied > known {
+        anyhow::bail!(
+            "the database schema is at migration {applied}, newer than this aethex-server \
+             ({}, which knows migrations up to {known}): it was upgraded by a newer release. \
+             Run that release again, or restore a backup taken before the upgrade; \
+             downgrading a database is not supported",
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+    Ok(())
 }
 
 /// Current time as Unix milliseconds (how every time is stored).

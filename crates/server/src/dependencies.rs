@@ -45,6 +45,11 @@ const RULES: &[(&str, &[&str], &str)] = &[
         "the ingest's live-state transitions return storage errors",
     ),
     (
+        "backup/",
+        &["http", "error", "state", "hls", "ingest", "vod", "chat"],
+        "backup and restore work on files and SQL with the server stopped or running, without the app",
+    ),
+    (
         "db.rs",
         &["hls", "ingest", "vod", "http", "state", "error"],
         "storage knows no features and no HTTP",

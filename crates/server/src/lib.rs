@@ -5,8 +5,10 @@
 
 pub mod auth;
 pub mod authz;
+pub mod backup;
 pub mod channels;
 pub mod chat;
+pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod db;
@@ -259,8 +261,11 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colour codes only for a person at a terminal, not in journald or files.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -1,10 +1,6 @@
-//! `aethex-server`: parse the configuration and run. Everything else lives in the library.
-
-use clap::Parser;
+//! `aethex-server`: everything lives in the library; see `aethex_server::cli`.
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let config = aethex_server::config::Config::parse();
-    aethex_server::init_tracing();
-    aethex_server::run(config).await
+async fn main() -> std::process::ExitCode {
+    aethex_server::cli::main().await
 }

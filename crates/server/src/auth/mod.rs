@@ -107,6 +107,10 @@ pub async fn login(
     let user = match (ok, user) {
         (true, Some(u)) => u,
         _ => {
+            // For fail2ban-style tools; the address is the proxied client's
+            // when the request came through a trusted proxy.
+            let shown: String = username.chars().take(32).collect();
+            tracing::warn!(client = %ip, username = ?shown, "failed login");
             throttle.by_ip.fail(ip);
             throttle.by_name.fail(username);
             return Err(ApiError::InvalidCredentials);

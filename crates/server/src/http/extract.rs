@@ -75,14 +75,18 @@ where
     }
 }
 
-/// The peer's IP address (loopback when the server runs without connect info,
-/// as in `oneshot` tests).
+/// The client's IP address: the peer's, or the one a trusted proxy forwarded
+/// (see [`client_addr`](super::client_addr)); loopback when the server runs
+/// without connect info, as in `oneshot` tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
 
 impl ClientIp {
     /// Reads the address from the request extensions.
     pub fn from_parts(parts: &Parts) -> Self {
+        if let Some(resolved) = parts.extensions.get::<ClientIp>() {
+            return *resolved;
+        }
         let ip = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()

@@ -1,5 +1,5 @@
 //! The middleware stack around the whole app, outermost first:
-//! metrics → trace → CORS → per-IP rate limit → compression → body limit.
+//! metrics → client address → trace → CORS → per-IP rate limit → compression → body limit.
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -10,7 +10,8 @@ use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Pr
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
-use super::extract::JSON_LIMIT;
+use super::client_addr::{self, TrustedProxies};
+use super::extract::{ClientIp, JSON_LIMIT};
 use super::metrics;
 use super::ratelimit::{IpRateLimit, limit_per_ip};
 use crate::config::Config;
@@ -35,9 +36,17 @@ pub fn apply(router: Router, config: &Config) -> Router {
         .layer(
             // Only method and path: query strings may carry a chat token.
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+                let client = req
+                    .extensions()
+                    .get::<ClientIp>()
+                    .map_or_else(String::new, |c| c.0.to_string());
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), client = %client)
             }),
         )
+        .layer(middleware::from_fn_with_state(
+            TrustedProxies::new(&config.trusted_proxies),
+            client_addr::resolve,
+        ))
         .layer(middleware::from_fn(metrics::track))
 }
 

@@ -2,6 +2,7 @@
 //! the contract's errors, the per-IP rate limit, request metrics and the
 //! middleware stack.
 
+pub mod client_addr;
 pub mod extract;
 pub mod layers;
 pub mod metrics;

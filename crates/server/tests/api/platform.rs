@@ -89,3 +89,46 @@ async fn player_page_is_served_or_explained() {
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(r.text().contains("has not been built"));
 }
+
+/// Behind a trusted proxy each forwarded client has its own rate limit; a
+/// client talking to the server directly cannot pick its address by header.
+#[tokio::test]
+async fn rate_limit_sees_the_forwarded_client_only_behind_a_trusted_proxy() {
+    use std::net::SocketAddr;
+    let app = TestApp::with_config(TestDb::Sqlite, |c| {
+        c.rate_limit = 1; // burst of 4
+        c.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    let proxy: SocketAddr = "10.1.2.3:40000".parse().unwrap();
+    let get = |peer: SocketAddr, xff: &str| {
+        app.get("/api/v1/channels")
+            .peer(peer)
+            .header(header::HeaderName::from_static("x-forwarded-for"), xff)
+            .send()
+    };
+    for _ in 0..4 {
+        get(proxy, "203.0.113.1").await.expect(StatusCode::OK);
+    }
+    get(proxy, "203.0.113.1")
+        .await
+        .expect(StatusCode::TOO_MANY_REQUESTS);
+    // Same proxy, another client: its own budget.
+    get(proxy, "203.0.113.2").await.expect(StatusCode::OK);
+    // A forged leftmost entry does not move the client out of its bucket.
+    get(proxy, "198.51.100.9, 203.0.113.1")
+        .await
+        .expect(StatusCode::TOO_MANY_REQUESTS);
+
+    // Spoofing: an untrusted peer's header is ignored, so changing it per
+    // request does not escape the limit.
+    let direct: SocketAddr = "192.0.2.50:50000".parse().unwrap();
+    for i in 0..4 {
+        get(direct, &format!("203.0.113.{}", 100 + i))
+            .await
+            .expect(StatusCode::OK);
+    }
+    get(direct, "203.0.113.200")
+        .await
+        .expect(StatusCode::TOO_MANY_REQUESTS);
+}

@@ -6,6 +6,7 @@
 
 pub mod chat;
 pub mod media;
+pub mod process;
 
 use std::future::Future;
 use std::time::Duration;
