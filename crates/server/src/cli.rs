@@ -90,7 +90,7 @@ pub async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    crate::init_tracing();
+    crate::init_tracing_as(cli.server.log_format);
     let result = match cli.command {
         None => crate::run(cli.server).await,
         Some(command) => command.run(&cli.server).await,

@@ -127,6 +127,11 @@ pub struct Config {
     #[arg(long, env = "AETHEX_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
 
+    /// Log lines as text (for a person) or JSON, one object a line with `timestamp`,
+    /// `level`, `target` and the event's fields (for journald, Loki, Elasticsearch).
+    #[arg(long, env = "AETHEX_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// Requests per second allowed from one IP address (burst is 4× this).
     #[arg(long, env = "AETHEX_RATE_LIMIT", default_value_t = 50)]
     pub rate_limit: u32,
@@ -218,6 +223,16 @@ pub struct Config {
     pub exit_with_stdin: bool,
 }
 
+/// How log lines are written to standard error (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines (colour only at a terminal).
+    #[default]
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
 impl Config {
     /// The data directory: the flag, else `$XDG_DATA_HOME/aethex` (platform equivalent elsewhere).
     pub fn data_dir(&self) -> PathBuf {
@@ -262,6 +277,7 @@ impl std::fmt::Debug for Config {
             .field("cors_origins", &self.cors_origins)
             .field("web_dir", &self.web_dir)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("log_format", &self.log_format)
             .field("rate_limit", &self.rate_limit)
             .field("session_days", &self.session_days)
             .field("secure_cookies", &self.secure_cookies)

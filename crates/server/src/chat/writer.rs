@@ -40,6 +40,8 @@ pub struct Submission {
     pub channel: Arc<str>,
     /// Author's username, for the broadcast.
     pub username: Arc<str>,
+    /// When the client's frame arrived (for the delivery-time histogram).
+    pub received: std::time::Instant,
     /// Told the stored id, or why it failed.
     pub done: oneshot::Sender<Result<i64, WriteError>>,
 }
@@ -99,7 +101,11 @@ async fn run(db: Db, broker: Arc<dyn Broker>, mut rx: mpsc::Receiver<Submission>
             Ok(ids) if ids.len() == batch.len() => {
                 metrics::counter!("aethex_chat_messages_total").increment(ids.len() as u64);
                 metrics::histogram!("aethex_chat_batch_size").record(ids.len() as f64);
+                // Frame in → stored and handed to every subscriber (this node's
+                // sockets, or the shared broker in cluster mode).
+                let delivery = metrics::histogram!("aethex_chat_delivery_duration_seconds");
                 for (s, id) in batch.drain(..).zip(ids) {
+                    delivery.record(s.received.elapsed().as_secs_f64());
                     let _ = s.done.send(Ok(id));
                 }
             }

@@ -439,6 +439,7 @@ impl Conn {
     }
 
     async fn send(&mut self, text: String, pending: &mut Pending) -> Result<(), ChatError> {
+        let received = std::time::Instant::now();
         let (Some(user), Some(username)) = (&self.user, &self.username) else {
             return Err(ChatError::NotAllowed("sign in to chat".into()));
         };
@@ -474,6 +475,7 @@ impl Conn {
                 },
                 channel: Arc::from(self.channel.name.as_str()),
                 username: username.clone(),
+                received,
                 done,
             })
             .await

@@ -167,6 +167,12 @@ impl Packager {
             .stream
             .list_segment(segment, part_name(&self.prefix, index + 1, 0));
         metrics::counter!("aethex_hls_segments_total").increment(1);
+        // Capture of the segment's last frame (estimated, see `WallClock`) →
+        // listed at this origin. Grows when the publisher's link backs up.
+        let end_ms = self.clock.at(start_us) + (duration * 1000.0) as i64;
+        let delay_s = (crate::db::now_ms() - end_ms).max(0) as f64 / 1000.0;
+        metrics::histogram!("aethex_hls_edge_delay_seconds", "channel" => self.stream.channel.clone())
+            .record(delay_s);
         if let Some(sink) = &self.sink {
             // Joined once by the memory window: shared, not copied.
             let name = segment_name(&self.prefix, index);
