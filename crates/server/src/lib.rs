@@ -97,9 +97,10 @@ impl Server {
         let rtmp = TcpListener::bind(config.rtmp).await?;
         let state = AppState::start(config, http.local_addr()?).await?;
         // Broadcasts left open by a crash are over: nobody is publishing yet.
+        // Their recordings are finalised from disk and listed as VODs.
         // (In a cluster other nodes may be: there a broadcast ends with its node.)
         if state.cluster.is_none() {
-            let closed = channels::store::close_all_broadcasts(&state.db).await?;
+            let closed = vod::recover::close_open_broadcasts(&state.db, &state.data_dir).await?;
             if closed > 0 {
                 tracing::warn!(closed, "closed broadcasts left open by an unclean stop");
             }

@@ -8,7 +8,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use aethex_server::testing::PASSWORD;
-use serde_json::{Value, json};
+use serde_json::json;
+use support::http::{get, post};
 use support::process::{ServerProcess, command, run};
 
 fn start(data: &Path) -> ServerProcess {
@@ -30,31 +31,6 @@ fn op(data: &Path, args: &[&str]) -> (bool, String) {
     cmd.args(args).arg("--data-dir").arg(data);
     let (status, out, err) = run(cmd);
     (status.success(), format!("{out}{err}"))
-}
-
-async fn post(client: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> Value {
-    let mut req = client.post(&url).json(&body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let res = req
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("POST {url}: {e}"));
-    let status = res.status();
-    let v: Value = res.json().await.unwrap_or(Value::Null);
-    assert!(status.is_success(), "POST {url}: {status} {v}");
-    v
-}
-
-async fn get(client: &reqwest::Client, url: String) -> Value {
-    let res = client
-        .get(&url)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-    assert!(res.status().is_success(), "GET {url}: {}", res.status());
-    res.json().await.expect("JSON")
 }
 
 #[tokio::test]

@@ -238,12 +238,3 @@ pub async fn open_broadcast_channel(
     .await?;
     Ok(row.map(|(name,)| name))
 }
-
-/// Closes every broadcast left open (start-up after a crash, or shutdown).
-pub async fn close_all_broadcasts(db: &Db) -> Result<u64, sqlx::Error> {
-    let r = sqlx::query("UPDATE broadcasts SET ended_at = $1 WHERE ended_at IS NULL")
-        .bind(now_ms())
-        .execute(&db.pool)
-        .await?;
-    Ok(r.rows_affected())
-}

@@ -22,22 +22,33 @@ pub fn dir_for(id: i64) -> String {
     format!("vod/{id}")
 }
 
-/// Replaces `dir/index.m3u8` atomically (readers never see half a playlist).
-pub fn write_playlist(dir: &Path, text: &str) -> std::io::Result<()> {
+/// Replaces `dir/index.m3u8` atomically (readers never see half a playlist)
+/// and durably: the new file is on the disk before it replaces the old one,
+/// and the rename is on the disk on return.
+pub fn write_playlist_durably(dir: &Path, text: &str) -> std::io::Result<()> {
     let tmp = dir.join(".index.m3u8.tmp");
     let mut f = File::create(&tmp)?;
     f.write_all(text.as_bytes())?;
+    f.sync_all()?;
     drop(f);
-    std::fs::rename(&tmp, dir.join(PLAYLIST))
+    std::fs::rename(&tmp, dir.join(PLAYLIST))?;
+    sync_dir(dir)
+}
+
+/// Puts `dir`'s entries (new and renamed files) on the disk.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
 }
 
 /// Appends lines to `dir/index.m3u8` (a growing `EVENT` playlist: each new
-/// segment costs one small write, not a rewrite of the whole list).
+/// segment costs one small write, not a rewrite of the whole list) and puts
+/// them on the disk.
 pub fn append_playlist(dir: &Path, text: &str) -> std::io::Result<()> {
     let mut f = std::fs::OpenOptions::new()
         .append(true)
         .open(dir.join(PLAYLIST))?;
-    f.write_all(text.as_bytes())
+    f.write_all(text.as_bytes())?;
+    f.sync_data()
 }
 
 /// A file write for the broadcast's directory, done off the ingest task in order.
@@ -69,17 +80,38 @@ pub enum DiskJob {
 /// served from memory, so a slow or failing disk costs the recording only.
 pub fn disk_writer(dir: &Path, jobs: Receiver<DiskJob>) {
     let mut open: Option<(String, File)> = None;
+    // Power-cut safety: a playlist entry reaches the disk only after the
+    // segment it lists (and the init segment, and the directory entries), so
+    // start-up recovery (`vod::recover`) never finds an entry without its
+    // bytes. Two fsyncs a segment, on this thread, off the live path.
     for job in jobs {
         let result = match job {
-            DiskJob::File { name, data } => std::fs::write(dir.join(name), &data),
+            DiskJob::File { name, data } => {
+                std::fs::write(dir.join(&name), &data).and_then(|()| {
+                    File::open(dir.join(name))?.sync_data()?;
+                    sync_dir(dir)
+                })
+            }
             DiskJob::AppendPart { segment, data } => append_part(dir, &mut open, segment, &data),
-            DiskJob::Playlist(text) => write_playlist(dir, &text),
-            DiskJob::AppendPlaylist(text) => append_playlist(dir, &text),
+            DiskJob::Playlist(text) => sync_open(dir, &open).and_then(|()| write_playlist_durably(dir, &text)),
+            DiskJob::AppendPlaylist(text) => sync_open(dir, &open).and_then(|()| append_playlist(dir, &text)),
         };
         if let Err(e) = result {
             metrics::counter!("aethex_vod_write_errors_total").increment(1);
             tracing::warn!(error = %e, "ingest: writing a recording file failed");
         }
+    }
+}
+
+/// Puts the segment file being written on the disk (its entry comes next).
+/// Its directory entry too, when the segment is new.
+fn sync_open(dir: &Path, open: &Option<(String, File)>) -> std::io::Result<()> {
+    match open {
+        Some((_, f)) => {
+            f.sync_data()?;
+            sync_dir(dir)
+        }
+        None => Ok(()),
     }
 }
 

@@ -2,6 +2,7 @@
 //! `GET /api/v1/channels/{name}/vods`, played at `/vod/{id}/index.m3u8`.
 
 pub mod objects;
+pub mod recover;
 pub mod retention;
 pub mod store;
 

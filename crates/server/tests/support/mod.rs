@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod chat;
+pub mod http;
 pub mod media;
 pub mod process;
 
