@@ -164,10 +164,13 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let db = Db::connect(&url).await.expect("connect");
         // Every pooled connection, not only the first: 2 = FULL, WAL journal.
+        let mut held = Vec::new();
         for _ in 0..3 {
-            let mut conn = db.pool.acquire().await.expect("conn");
+            held.push(db.pool.acquire().await.expect("conn"));
+        }
+        for conn in &mut held {
             let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
-                .fetch_one(&mut *conn)
+                .fetch_one(&mut **conn)
                 .await
                 .expect("pragma");
             assert_eq!(sync, 2, "synchronous must be FULL");
