@@ -86,12 +86,7 @@ pub fn disk_writer(dir: &Path, jobs: Receiver<DiskJob>) {
     // bytes. Two fsyncs a segment, on this thread, off the live path.
     for job in jobs {
         let result = match job {
-            DiskJob::File { name, data } => {
-                std::fs::write(dir.join(&name), &data).and_then(|()| {
-                    File::open(dir.join(name))?.sync_data()?;
-                    sync_dir(dir)
-                })
-            }
+            DiskJob::File { name, data } => write_durably(dir, &name, &data),
             DiskJob::AppendPart { segment, data } => append_part(dir, &mut open, segment, &data),
             DiskJob::Playlist(text) => sync_open(dir, &open).and_then(|()| write_playlist_durably(dir, &text)),
             DiskJob::AppendPlaylist(text) => sync_open(dir, &open).and_then(|()| append_playlist(dir, &text)),
@@ -101,6 +96,14 @@ pub fn disk_writer(dir: &Path, jobs: Receiver<DiskJob>) {
             tracing::warn!(error = %e, "ingest: writing a recording file failed");
         }
     }
+}
+
+/// Writes `dir/name` whole and puts it (and its directory entry) on the disk.
+fn write_durably(dir: &Path, name: &str, data: &[u8]) -> std::io::Result<()> {
+    let mut f = File::create(dir.join(name))?;
+    f.write_all(data)?;
+    f.sync_data()?;
+    sync_dir(dir)
 }
 
 /// Puts the segment file being written on the disk (its entry comes next).

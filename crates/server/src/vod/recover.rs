@@ -109,7 +109,7 @@ pub fn finalise_dir(dir: &Path) -> std::io::Result<Finalised> {
         }
     }
     dropped += count_entries(&text).saturating_sub(kept.len() + dropped);
-    let mut out = header.replace("#EXT-X-PLAYLIST-TYPE:EVENT", "#EXT-X-PLAYLIST-TYPE:VOD");
+    let mut out = finished_header(&header, &kept);
     for e in &kept {
         out.push_str(&e.lines);
     }
@@ -122,6 +122,30 @@ pub fn finalise_dir(dir: &Path) -> std::io::Result<Finalised> {
         dropped,
         duration: kept.iter().map(|e| e.duration).sum(),
     })
+}
+
+/// The recording's header as a finished VOD's: `PLAYLIST-TYPE:VOD`, and a
+/// target duration no segment exceeds (the growing playlist wrote it when it
+/// had one segment).
+fn finished_header(header: &str, kept: &[Entry]) -> String {
+    let longest = kept.iter().map(|e| e.duration).fold(0.0, f64::max);
+    header
+        .lines()
+        .map(|line| {
+            if line == "#EXT-X-PLAYLIST-TYPE:EVENT" {
+                "#EXT-X-PLAYLIST-TYPE:VOD".to_string()
+            } else if let Some(v) = line.strip_prefix("#EXT-X-TARGETDURATION:") {
+                let had: u64 = v.trim().parse().unwrap_or(1);
+                format!("#EXT-X-TARGETDURATION:{}", had.max(longest.round() as u64))
+            } else {
+                line.to_string()
+            }
+        })
+        .fold(String::with_capacity(header.len() + 8), |mut out, line| {
+            out.push_str(&line);
+            out.push('\n');
+            out
+        })
 }
 
 /// One segment's lines in the playlist.
@@ -287,15 +311,17 @@ mod tests {
         // Segment 3 was being written (unlisted, half a box); the playlist's
         // last line was cut mid-write.
         std::fs::write(d.join("7_00003.m4s"), &segment()[..500]).unwrap();
-        let text = format!("{HEADER}{}{}{}#EXT-X-PROGRAM-DATE-TIME:2026-12", entry(0), entry(1), entry(2));
+        let long = entry(2).replace("#EXTINF:1.000,", "#EXTINF:2.600,");
+        let text = format!("{HEADER}{}{}{long}#EXT-X-PROGRAM-DATE-TIME:2026-12", entry(0), entry(1));
         std::fs::write(d.join(PLAYLIST), text).unwrap();
 
         let f = finalise_dir(d).unwrap();
         assert_eq!(f.segments, 3);
-        assert!((f.duration - 3.0).abs() < 1e-9);
+        assert!((f.duration - 4.6).abs() < 1e-9, "{f:?}");
         assert_eq!(f.dropped, 2, "{f:?}: torn line + unlisted segment");
         let out = std::fs::read_to_string(d.join(PLAYLIST)).unwrap();
         assert!(out.contains("#EXT-X-PLAYLIST-TYPE:VOD\n"), "{out}");
+        assert!(out.contains("#EXT-X-TARGETDURATION:3\n"), "segment 2 is 2.6 s: {out}");
         assert!(!out.contains("EVENT"), "{out}");
         assert!(out.ends_with("7_00002.m4s\n#EXT-X-ENDLIST\n"), "{out}");
         assert!(!d.join("7_00003.m4s").exists());
