@@ -88,8 +88,12 @@ pub fn disk_writer(dir: &Path, jobs: Receiver<DiskJob>) {
         let result = match job {
             DiskJob::File { name, data } => write_durably(dir, &name, &data),
             DiskJob::AppendPart { segment, data } => append_part(dir, &mut open, segment, &data),
-            DiskJob::Playlist(text) => sync_open(dir, &open).and_then(|()| write_playlist_durably(dir, &text)),
-            DiskJob::AppendPlaylist(text) => sync_open(dir, &open).and_then(|()| append_playlist(dir, &text)),
+            DiskJob::Playlist(text) => {
+                sync_open(dir, &open).and_then(|()| write_playlist_durably(dir, &text))
+            }
+            DiskJob::AppendPlaylist(text) => {
+                sync_open(dir, &open).and_then(|()| append_playlist(dir, &text))
+            }
         };
         if let Err(e) = result {
             metrics::counter!("aethex_vod_write_errors_total").increment(1);

@@ -72,7 +72,11 @@ pub async fn close_open_broadcasts(db: &Db, data_dir: &Path) -> Result<u64, Reco
                     dir: dir.display().to_string(),
                     source,
                 };
-                tracing::error!(broadcast = id, error = &e as &dyn std::error::Error, "recovery");
+                tracing::error!(
+                    broadcast = id,
+                    error = &e as &dyn std::error::Error,
+                    "recovery"
+                );
             }
         }
     }
@@ -189,7 +193,11 @@ fn parse(text: &str) -> (String, Vec<Entry>, usize) {
         pending.push_str(line);
         pending.push('\n');
         if let Some(v) = line.strip_prefix("#EXTINF:") {
-            duration = v.trim_end_matches(',').split(',').next().and_then(|d| d.parse().ok());
+            duration = v
+                .trim_end_matches(',')
+                .split(',')
+                .next()
+                .and_then(|d| d.parse().ok());
         } else if !line.starts_with('#') && !line.is_empty() {
             match duration.take() {
                 Some(d) => entries.push(Entry {
@@ -297,7 +305,10 @@ mod tests {
         assert!(!boxes_fill(&s[..s.len() - 1]), "torn mdat");
         assert!(!boxes_fill(&s[..104]), "torn header of the second box");
         assert!(!boxes_fill(&[]));
-        assert!(!boxes_fill(&[0, 0, 0, 4, b'f', b'r', b'e', b'e']), "size < 8");
+        assert!(
+            !boxes_fill(&[0, 0, 0, 4, b'f', b'r', b'e', b'e']),
+            "size < 8"
+        );
     }
 
     #[test]
@@ -312,7 +323,11 @@ mod tests {
         // last line was cut mid-write.
         std::fs::write(d.join("7_00003.m4s"), &segment()[..500]).unwrap();
         let long = entry(2).replace("#EXTINF:1.000,", "#EXTINF:2.600,");
-        let text = format!("{HEADER}{}{}{long}#EXT-X-PROGRAM-DATE-TIME:2026-12", entry(0), entry(1));
+        let text = format!(
+            "{HEADER}{}{}{long}#EXT-X-PROGRAM-DATE-TIME:2026-12",
+            entry(0),
+            entry(1)
+        );
         std::fs::write(d.join(PLAYLIST), text).unwrap();
 
         let f = finalise_dir(d).unwrap();
@@ -321,7 +336,10 @@ mod tests {
         assert_eq!(f.dropped, 2, "{f:?}: torn line + unlisted segment");
         let out = std::fs::read_to_string(d.join(PLAYLIST)).unwrap();
         assert!(out.contains("#EXT-X-PLAYLIST-TYPE:VOD\n"), "{out}");
-        assert!(out.contains("#EXT-X-TARGETDURATION:3\n"), "segment 2 is 2.6 s: {out}");
+        assert!(
+            out.contains("#EXT-X-TARGETDURATION:3\n"),
+            "segment 2 is 2.6 s: {out}"
+        );
         assert!(!out.contains("EVENT"), "{out}");
         assert!(out.ends_with("7_00002.m4s\n#EXT-X-ENDLIST\n"), "{out}");
         assert!(!d.join("7_00003.m4s").exists());

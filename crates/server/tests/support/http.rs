@@ -4,7 +4,12 @@
 use serde_json::Value;
 
 /// `POST url` with a JSON body (and a bearer token); the JSON answer.
-pub async fn post(client: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> Value {
+pub async fn post(
+    client: &reqwest::Client,
+    url: String,
+    token: Option<&str>,
+    body: Value,
+) -> Value {
     let mut req = client.post(&url).json(&body);
     if let Some(t) = token {
         req = req.bearer_auth(t);
