@@ -46,6 +46,7 @@ pub fn app(state: AppState) -> Router {
         .merge(channels::router())
         .merge(vod::api_router())
         .merge(chat::router())
+        .merge(ingest::discovery::router())
         .route("/openapi.json", get(openapi::serve))
         .fallback(not_found);
     let web_dir = web::web_dir(state.config.web_dir.as_deref());
@@ -95,7 +96,8 @@ impl Server {
     pub async fn bind(config: Config) -> anyhow::Result<Self> {
         let http = TcpListener::bind(config.http).await?;
         let rtmp = TcpListener::bind(config.rtmp).await?;
-        let state = AppState::start(config, http.local_addr()?).await?;
+        let mut state = AppState::start(config, http.local_addr()?).await?;
+        state.rtmp_addr = Some(rtmp.local_addr()?);
         // Broadcasts left open by a crash are over: nobody is publishing yet.
         // (In a cluster other nodes may be: there a broadcast ends with its node.)
         if state.cluster.is_none() {
