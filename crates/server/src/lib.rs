@@ -14,6 +14,7 @@ pub mod config;
 pub mod db;
 #[cfg(test)]
 mod dependencies;
+pub mod doctor;
 pub mod error;
 pub mod hls;
 pub mod http;
@@ -261,8 +262,13 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 
 /// Logs to stderr; `RUST_LOG` filters (default `info`).
 pub fn init_tracing() {
+    init_tracing_with("info,sqlx=warn");
+}
+
+/// Logs to stderr; `RUST_LOG` filters, else `default` (an `EnvFilter` directive).
+pub fn init_tracing_with(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
