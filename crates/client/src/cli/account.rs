@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::PASSWORD_ENV;
-use super::config::{CliConfig, discover_rtmp};
+use super::config::{CliConfig, ConfigError, discover_rtmp};
 use crate::api::{ApiClient, ApiError};
 use crate::secret::Secret;
 use crate::vault::Vault;
@@ -60,8 +60,17 @@ impl SignedIn {
 /// `aethex login` / `aethex register`.
 pub async fn login(args: LoginArgs, register: bool) -> anyhow::Result<()> {
     let api = ApiClient::new(&args.server)?;
-    let rtmp = discover_rtmp(&api, args.rtmp.as_deref()).await?;
     let password = read_password(register)?;
+    let rtmp = match discover_rtmp(&api, args.rtmp.as_deref()).await {
+        Ok(rtmp) => rtmp,
+        // A server that is down or silent says so plainly.
+        Err(ConfigError::Discovery(
+            e @ (ApiError::Unreachable { .. } | ApiError::Timeout { .. }),
+        )) => {
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let session = if register {
         api.register(&args.username, &password).await?
     } else {
