@@ -260,6 +260,11 @@ impl ApiClient {
         self.send(req).await.map(drop)
     }
 
+    /// `GET /ingest`: where this server wants publishers to send (no sign-in needed).
+    pub async fn ingest(&self) -> Result<aethex_proto::IngestInfo, ApiError> {
+        self.json(Method::GET, &["ingest"], None::<&()>).await
+    }
+
     /// `POST /auth/register`: creates the user and their channel; signs in.
     pub async fn register(&self, username: &str, password: &Secret) -> Result<Session, ApiError> {
         let body = credentials(username, password);

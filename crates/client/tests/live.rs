@@ -42,6 +42,33 @@ fn signed_in(cfg: &Path, vault: &Vault, rtmp: &str, key: &str) -> String {
     server
 }
 
+/// `aethex live ARGS…` running in the background, and a task collecting its stdout lines.
+fn spawn_live(
+    cfg: &Path,
+    args: &[&str],
+) -> (tokio::process::Child, tokio::task::JoinHandle<Vec<String>>) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_aethex"))
+        .arg("live")
+        .args(args)
+        .env("AETHEX_CONFIG_DIR", cfg)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let printer = tokio::spawn(async move {
+        let mut lines = BufReader::new(stdout).lines();
+        let mut all = Vec::new();
+        while let Ok(Some(l)) = lines.next_line().await {
+            all.push(l);
+        }
+        all
+    });
+    (child, printer)
+}
+
 #[tokio::test]
 async fn live_publishes_records_and_stops_after_duration() {
     let Some(vault) = vault() else { return };
@@ -232,7 +259,6 @@ async fn journey_register_rotate_live_with_title() {
 /// key is refused by the server and `live` exits non-zero.
 #[tokio::test]
 async fn journey_login_rotate_live_hls_on_the_real_server() {
-    use tokio::io::{AsyncBufReadExt, BufReader};
     let Some(vault) = vault() else { return };
     let srv = TestServer::start(TestDb::Sqlite).await;
     if !has_route(&srv, "/api/v1/channels/nobody/vods").await {
@@ -267,23 +293,7 @@ async fn journey_login_rotate_live_hls_on_the_real_server() {
     let out = aethex(&cfg, None, &["key", "rotate"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_aethex"))
-        .args(["live", "--duration", "10", "--title", "HLS check"])
-        .env("AETHEX_CONFIG_DIR", &cfg)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let printer = tokio::spawn(async move {
-        let mut lines = BufReader::new(stdout).lines();
-        let mut all = Vec::new();
-        while let Ok(Some(l)) = lines.next_line().await {
-            all.push(l);
-        }
-        all
-    });
+    let (mut child, printer) = spawn_live(&cfg, &["--duration", "10", "--title", "HLS check"]);
     // While live: the channel says so and its HLS playlist lists segments.
     let http = reqwest::Client::new();
     let playlist = format!("{server}/hls/frank/index.m3u8");
@@ -340,6 +350,146 @@ async fn journey_login_rotate_live_hls_on_the_real_server() {
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("the server refused the stream"), "{all}");
+    vault.delete_stream_key(&server).unwrap();
+    vault.delete_session_token(&server).unwrap();
+}
+
+/// A new user against a server on another RTMP port: `aethex login --server`
+/// alone is enough (the CLI asks the server for its ingest), and `aethex live`
+/// reaches that server: the channel goes live.
+#[tokio::test]
+async fn login_discovers_the_ingest_of_a_server_on_another_rtmp_port() {
+    let Some(vault) = vault() else { return };
+    let srv = TestServer::start(TestDb::Sqlite).await;
+    assert_ne!(
+        srv.rtmp.port(),
+        1935,
+        "the server is not on the default port"
+    );
+    let server = srv.url();
+    let api = ApiClient::new(&server).unwrap();
+    let password = Secret::new("gina password 1");
+    within("register", api.register("gina", &password))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("cfg");
+    let login = ["login", "--server", &server, "--username", "gina"];
+    let out = aethex(&cfg, Some(password.expose()), &login).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let saved = CliConfig::load_from(&cfg.join("cli.json")).unwrap();
+    assert_eq!(
+        saved.rtmp,
+        srv.rtmp_url(),
+        "the advertised ingest was saved"
+    );
+    let out = aethex(&cfg, None, &["key", "rotate"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let (mut child, printer) = spawn_live(&cfg, &["--source", "test", "--duration", "8"]);
+    within("the server shows the channel live", async {
+        while !api.channel("gina").await.is_ok_and(|c| c.live) {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    let status = within("live ends", child.wait()).await.unwrap();
+    let lines = printer.await.unwrap();
+    assert_eq!(status.code(), Some(0), "{lines:?}");
+    vault.delete_stream_key(&server).unwrap();
+    vault.delete_session_token(&server).unwrap();
+}
+
+/// The own server's ingest is wrong (nothing listens there) while an `--also`
+/// destination (a real nginx-rtmp) takes the stream: `aethex live` still
+/// fails, soon, saying the own server never accepted it.
+#[tokio::test]
+async fn live_fails_when_the_own_server_never_accepts_whatever_also_says() {
+    let Some(vault) = vault() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let also_key = format!("sk_also_ok_{}", std::process::id());
+    let nginx = Nginx::accepting_only(&also_key);
+    let cfg = dir.path().join("cfg");
+    let wrong = format!("rtmp://127.0.0.1:{}/live", closed_port());
+    let server = signed_in(&cfg, &vault, &wrong, "sk_own_never_seen");
+    let also = nginx.url(&also_key);
+    let started = std::time::Instant::now();
+    let args = [
+        "live",
+        "--duration",
+        "120",
+        "--give-up-after",
+        "6",
+        "--also",
+        &also,
+    ];
+    let out = aethex(&cfg, None, &args).await;
+    let took = started.elapsed();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("aethex: error: your server at rtmp://127.0.0.1:")
+            && all.contains("never accepted the stream"),
+        "{all}"
+    );
+    assert!(took.as_secs() < 40, "gave up after {took:?}: {all}");
+    // The extra destination was live meanwhile: it did not keep the run going.
+    assert!(
+        all.contains("also 1 (rtmp://127.0.0.1:") && all.contains(") live"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("sk_own_never_seen") && !all.contains(&also_key),
+        "{all}"
+    );
+    vault.delete_stream_key(&server).unwrap();
+    vault.delete_session_token(&server).unwrap();
+}
+
+/// The own server (nginx-rtmp standing in) takes the stream and then dies for
+/// good while an `--also` destination stays up: `aethex live` exits non-zero.
+#[tokio::test]
+async fn live_fails_when_the_own_server_is_lost_for_good() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let Some(vault) = vault() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let key = format!("sk_lost_{}", std::process::id());
+    let mut own = Nginx::accepting_only(&key);
+    let also = Nginx::start();
+    let cfg = dir.path().join("cfg");
+    let server = signed_in(&cfg, &vault, &own.base(), &key);
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_aethex"))
+        .args(["live", "--duration", "120", "--give-up-after", "5"])
+        .args(["--also", &also.url("sk_any")])
+        .env("AETHEX_CONFIG_DIR", &cfg)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut live = 0;
+    while live < 2 {
+        let line = within("a live stats line", lines.next_line())
+            .await
+            .unwrap()
+            .expect("aethex live ended before going live");
+        live += usize::from(line.contains("own server live"));
+    }
+    own.kill();
+    let mut stderr = child.stderr.take().unwrap();
+    let status = within("give up after the loss", child.wait())
+        .await
+        .unwrap();
+    let mut err = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut err)
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("aethex: error: lost the stream to your server"),
+        "{err}"
+    );
     vault.delete_stream_key(&server).unwrap();
     vault.delete_session_token(&server).unwrap();
 }

@@ -225,3 +225,44 @@ pub struct ModeratorList {
     /// Usernames, sorted.
     pub moderators: Vec<String>,
 }
+
+/// Body of `GET /api/v1/ingest`: where publishers send, as the server's
+/// operator wants them advertised (`--public-rtmp-url`, `--public-srt-url`),
+/// else the host the request came to with the bound ingest ports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "bindings/"))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IngestInfo {
+    /// RTMP ingest.
+    pub rtmp: RtmpIngest,
+    /// SRT ingest.
+    pub srt: SrtIngest,
+}
+
+/// RTMP ingest of `GET /api/v1/ingest`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "bindings/"))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RtmpIngest {
+    /// Whether the server accepts RTMP publishers.
+    pub enabled: bool,
+    /// Server URL for OBS and `aethex`, e.g. `rtmp://stream.example.org:1935/live`.
+    pub url: String,
+    /// `{url}/{stream_key}`: the full publish URL with the key's place marked.
+    pub publish_url: String,
+}
+
+/// SRT ingest of `GET /api/v1/ingest`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, export_to = "bindings/"))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SrtIngest {
+    /// Whether the server listens for SRT callers (`--srt`).
+    pub enabled: bool,
+    /// `srt://HOST:PORT` when enabled.
+    pub url: Option<String>,
+    /// How the caller's `streamid` is formed: `{stream_key}` (the key itself).
+    pub stream_id: String,
+    /// `srt://HOST:PORT?streamid={stream_key}` when enabled.
+    pub publish_url: Option<String>,
+}

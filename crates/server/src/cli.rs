@@ -52,6 +52,10 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         from: PathBuf,
     },
+    /// Check that the server can run with these settings: ports, database, disk,
+    /// data-dir permissions, GStreamer plugins, clock sync and a loopback test
+    /// publish; prints each result with its fix. Exit code 0 when it can run.
+    Doctor,
 }
 
 impl Command {
@@ -65,6 +69,14 @@ impl Command {
             Command::Restore { from } => {
                 let summary = crate::backup::restore(config, &from).await?;
                 println!("restored into {}: {summary}", config.data_dir().display());
+            }
+            Command::Doctor => {
+                let report = crate::doctor::run(config).await;
+                print!("{}", report.render());
+                anyhow::ensure!(
+                    report.can_run(),
+                    "the server cannot run with these settings: fix the failed checks above"
+                );
             }
         }
         Ok(())
@@ -90,7 +102,12 @@ pub async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    crate::init_tracing_as(cli.server.log_format);
+    // The doctor's own test server would drown its report in info lines.
+    let quiet = matches!(cli.command, Some(Command::Doctor));
+    crate::init_tracing_as(
+        cli.server.log_format,
+        if quiet { "warn" } else { "info,sqlx=warn" },
+    );
     let result = match cli.command {
         None => crate::run(cli.server).await,
         Some(command) => command.run(&cli.server).await,

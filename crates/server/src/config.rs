@@ -78,6 +78,19 @@ pub struct Config {
     #[arg(long, env = "AETHEX_SRT")]
     pub srt: Option<SocketAddr>,
 
+    /// RTMP ingest URL to advertise in `GET /api/v1/ingest` behind NAT or a
+    /// proxy, e.g. `rtmp://stream.example.org:1935/live` (default: the host
+    /// the request came to and the bound `--rtmp` port).
+    #[arg(long, env = "AETHEX_PUBLIC_RTMP_URL", value_name = "URL",
+          value_parser = crate::ingest::discovery::parse_public_rtmp)]
+    pub public_rtmp_url: Option<String>,
+
+    /// SRT ingest URL to advertise, e.g. `srt://stream.example.org:9000`
+    /// (default: the host the request came to and the `--srt` port).
+    #[arg(long, env = "AETHEX_PUBLIC_SRT_URL", value_name = "URL",
+          value_parser = crate::ingest::discovery::parse_public_srt)]
+    pub public_srt_url: Option<String>,
+
     /// Target HLS segment length in milliseconds (segments cut at the next keyframe).
     #[arg(long, env = "AETHEX_HLS_SEGMENT_MS", default_value_t = 1000)]
     pub hls_segment_ms: u64,
@@ -270,6 +283,9 @@ impl std::fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("http", &self.http)
             .field("rtmp", &self.rtmp)
+            .field("srt", &self.srt)
+            .field("public_rtmp_url", &self.public_rtmp_url)
+            .field("public_srt_url", &self.public_srt_url)
             .field(
                 "database_url",
                 &self.database_url.as_ref().map(|u| redact_url(u)),

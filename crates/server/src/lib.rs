@@ -14,6 +14,7 @@ pub mod config;
 pub mod db;
 #[cfg(test)]
 mod dependencies;
+pub mod doctor;
 pub mod error;
 pub mod hls;
 pub mod http;
@@ -46,6 +47,7 @@ pub fn app(state: AppState) -> Router {
         .merge(channels::router())
         .merge(vod::api_router())
         .merge(chat::router())
+        .merge(ingest::discovery::router())
         .route("/openapi.json", get(openapi::serve))
         .fallback(not_found);
     let web_dir = web::web_dir(state.config.web_dir.as_deref());
@@ -95,7 +97,8 @@ impl Server {
     pub async fn bind(config: Config) -> anyhow::Result<Self> {
         let http = TcpListener::bind(config.http).await?;
         let rtmp = TcpListener::bind(config.rtmp).await?;
-        let state = AppState::start(config, http.local_addr()?).await?;
+        let mut state = AppState::start(config, http.local_addr()?).await?;
+        state.rtmp_addr = Some(rtmp.local_addr()?);
         // Broadcasts left open by a crash are over: nobody is publishing yet.
         // Their recordings are finalised from disk and listed as VODs.
         // (In a cluster other nodes may be: there a broadcast ends with its node.)
@@ -260,13 +263,14 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 
 /// Logs text to stderr; `RUST_LOG` filters (default `info`).
 pub fn init_tracing() {
-    init_tracing_as(config::LogFormat::Text);
+    init_tracing_as(config::LogFormat::Text, "info,sqlx=warn");
 }
 
-/// Logs to stderr in `format`; `RUST_LOG` filters (default `info`).
-pub fn init_tracing_as(format: config::LogFormat) {
+/// Logs to stderr in `format`; `RUST_LOG` filters, else `default` (an
+/// `EnvFilter` directive).
+pub fn init_tracing_as(format: config::LogFormat, default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -17,10 +17,12 @@ use utoipa::{Modify, OpenApi};
         crate::chat::rest::history, crate::chat::rest::delete_message, crate::chat::rest::ban,
         crate::chat::rest::unban, crate::chat::rest::slow_mode, crate::chat::rest::list_terms,
         crate::chat::rest::add_term, crate::chat::rest::remove_term, crate::chat::rest::mod_log,
+        crate::ingest::discovery::ingest,
     ),
     modifiers(&BearerAuth),
     tags((name = "auth", description = "accounts and sessions"),
          (name = "channels", description = "channels, stream keys, moderators"),
+         (name = "ingest", description = "where publishers send (RTMP, SRT)"),
          (name = "chat", description = "chat history and moderation (WebSocket: /ws/chat/{channel}, see docs/chat.md)"))
 )]
 pub struct ApiDoc;

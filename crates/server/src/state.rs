@@ -36,6 +36,8 @@ pub struct AppState {
     pub cluster: Option<Arc<Cluster>>,
     /// Object storage for finished media (`--s3-*`, cluster mode only).
     pub media: Option<Arc<MediaStore>>,
+    /// The bound RTMP listener (`--rtmp` may say port 0); `None` until bound.
+    pub rtmp_addr: Option<SocketAddr>,
 }
 
 impl AppState {
@@ -91,6 +93,7 @@ impl AppState {
             live: Arc::default(),
             cluster: None,
             media: None,
+            rtmp_addr: None,
         }
     }
 }

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::PASSWORD_ENV;
-use super::config::{CliConfig, rtmp_base};
+use super::config::{CliConfig, ConfigError, discover_rtmp};
 use crate::api::{ApiClient, ApiError};
 use crate::secret::Secret;
 use crate::vault::Vault;
@@ -20,8 +20,9 @@ pub struct LoginArgs {
     /// Your username.
     #[arg(long)]
     pub username: String,
-    /// RTMP ingest address of the server (default: rtmp://SERVER-HOST:1935/live).
-    #[arg(long)]
+    /// RTMP ingest address of the server (default: what the server advertises
+    /// at /api/v1/ingest).
+    #[arg(long, env = "AETHEX_RTMP_URL")]
     pub rtmp: Option<String>,
 }
 
@@ -59,8 +60,17 @@ impl SignedIn {
 /// `aethex login` / `aethex register`.
 pub async fn login(args: LoginArgs, register: bool) -> anyhow::Result<()> {
     let api = ApiClient::new(&args.server)?;
-    let rtmp = rtmp_base(api.base_url(), args.rtmp.as_deref())?;
     let password = read_password(register)?;
+    let rtmp = match discover_rtmp(&api, args.rtmp.as_deref()).await {
+        Ok(rtmp) => rtmp,
+        // A server that is down or silent says so plainly.
+        Err(ConfigError::Discovery(
+            e @ (ApiError::Unreachable { .. } | ApiError::Timeout { .. }),
+        )) => {
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let session = if register {
         api.register(&args.username, &password).await?
     } else {

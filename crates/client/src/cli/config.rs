@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::api::{ApiClient, ApiError};
+
 /// Environment variable naming the directory of `cli.json`.
 pub const CONFIG_DIR_ENV: &str = "AETHEX_CONFIG_DIR";
 
@@ -42,6 +44,9 @@ pub enum ConfigError {
     /// `--rtmp` is not an `rtmp(s)://` URL.
     #[error("{0:?} is not an RTMP address (expected e.g. rtmp://127.0.0.1:1935/live)")]
     BadRtmpUrl(String),
+    /// The server did not say where its RTMP ingest is.
+    #[error("cannot discover the server's RTMP ingest ({0}); pass --rtmp rtmp://HOST:PORT/live")]
+    Discovery(#[source] ApiError),
 }
 
 /// What `cli.json` holds. Only non-secret values, by construction.
@@ -145,6 +150,29 @@ pub fn rtmp_base(server: &Url, explicit: Option<&str>) -> Result<String, ConfigE
             };
             Ok(format!("rtmp://{host}:{DEFAULT_RTMP_PORT}/live"))
         }
+    }
+}
+
+/// The RTMP ingest base for `api`'s server: `explicit` (`--rtmp`) when given,
+/// else what the server advertises at `GET /api/v1/ingest`, checked like
+/// `--rtmp`. A server without that route (an older release) gets the old
+/// guess: its host on port 1935.
+pub async fn discover_rtmp(api: &ApiClient, explicit: Option<&str>) -> Result<String, ConfigError> {
+    if explicit.is_some() {
+        return rtmp_base(api.base_url(), explicit);
+    }
+    match api.ingest().await {
+        Ok(info) if info.rtmp.enabled => rtmp_base(api.base_url(), Some(&info.rtmp.url)),
+        Ok(_) => Err(ConfigError::Discovery(ApiError::NotFound(
+            "the server has RTMP ingest turned off".into(),
+        ))),
+        Err(ApiError::NotFound(_)) => {
+            tracing::warn!(
+                "the server does not advertise its ingest; assuming port {DEFAULT_RTMP_PORT}"
+            );
+            rtmp_base(api.base_url(), None)
+        }
+        Err(e) => Err(ConfigError::Discovery(e)),
     }
 }
 

@@ -63,6 +63,15 @@ pub struct LiveArgs {
     /// RTMP ingest of the own server for this run (default: from `aethex login`).
     #[arg(long, value_name = "URL")]
     pub rtmp: Option<String>,
+    /// Stop with an error once the own server has been without the stream
+    /// this long: it never accepted it, or lost it and the retries failed.
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "AETHEX_GIVE_UP_AFTER",
+        default_value_t = 30
+    )]
+    pub give_up_after: u64,
 }
 
 /// The own server's publish URL: `{rtmp base}/{stream key}`; a secret
@@ -130,7 +139,12 @@ pub async fn run(args: LiveArgs) -> anyhow::Result<()> {
         signed.config.username,
         engine.encoder()
     );
-    let outcome = watch(&engine, args.duration.map(Duration::from_secs), &mut stop).await;
+    let own = OwnWatch::new(
+        display_destination(&rtmp),
+        Duration::from_secs(args.give_up_after.max(1)),
+    );
+    let duration = args.duration.map(Duration::from_secs);
+    let outcome = watch(&engine, duration, &mut stop, own).await;
     let report = engine.stop().await;
     match (&outcome, &report) {
         (_, Ok(r)) => println!(
@@ -194,6 +208,7 @@ async fn watch(
     engine: &Engine,
     duration: Option<Duration>,
     stop: &mut StopSignal,
+    mut own_watch: OwnWatch,
 ) -> anyhow::Result<()> {
     let mut stats = engine.stats();
     let until = async {
@@ -206,7 +221,10 @@ async fn watch(
     let mut errors = ErrorReporter::default();
     loop {
         tokio::select! {
-            _ = &mut until => return Ok(()),
+            _ = &mut until => return match own_watch.at_end() {
+                Some(why) => Err(anyhow::anyhow!(why)),
+                None => Ok(()),
+            },
             _ = stop.recv() => {
                 println!("stopping…");
                 return Ok(());
@@ -218,9 +236,10 @@ async fn watch(
                     if let Some(e) = &ev.error {
                         anyhow::bail!("the broadcast failed: {e}");
                     }
-                    if let Some(own) = ev.outputs.iter().find(|o| o.name == OWN)
-                        && own.state == OutputState::Failed
-                    {
+                    let Some(own) = ev.outputs.iter().find(|o| o.name == OWN) else {
+                        continue;
+                    };
+                    if own.state == OutputState::Failed {
                         match &own.last_error {
                             Some(e @ OutputError::KeyRejected(_)) => {
                                 anyhow::bail!("the server refused the stream: {e}")
@@ -229,12 +248,88 @@ async fn watch(
                             None => anyhow::bail!("the stream to the server failed"),
                         }
                     }
+                    // Whatever the `--also` destinations do: without the own
+                    // server for too long, this broadcast has failed.
+                    let last = own.last_error.as_ref().map(ToString::to_string);
+                    if let Some(why) = own_watch.update(own.state, last, std::time::Instant::now()) {
+                        anyhow::bail!(why)
+                    }
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => {
                     anyhow::bail!("the broadcast engine stopped unexpectedly")
                 }
             },
+        }
+    }
+}
+
+/// Follows the own server's output: once it has been without the stream for
+/// `give_up` — never accepted it, or lost it and did not get it back — the
+/// broadcast has failed, even while `--also` destinations are live.
+struct OwnWatch {
+    destination: String,
+    give_up: Duration,
+    ever_live: bool,
+    down_since: std::time::Instant,
+    last_error: Option<String>,
+}
+
+impl OwnWatch {
+    fn new(destination: String, give_up: Duration) -> OwnWatch {
+        OwnWatch {
+            destination,
+            give_up,
+            ever_live: false,
+            down_since: std::time::Instant::now(),
+            last_error: None,
+        }
+    }
+
+    /// Takes the own output's state; says why to stop when it is time to give up.
+    fn update(
+        &mut self,
+        state: OutputState,
+        last_error: Option<String>,
+        now: std::time::Instant,
+    ) -> Option<String> {
+        if last_error.is_some() {
+            self.last_error = last_error;
+        }
+        if state == OutputState::Live {
+            self.ever_live = true;
+            self.down_since = now;
+            return None;
+        }
+        let down = now.saturating_duration_since(self.down_since);
+        (down >= self.give_up).then(|| self.reason(down))
+    }
+
+    /// At the end of `--duration`: an error when the server never had the stream.
+    fn at_end(&self) -> Option<String> {
+        (!self.ever_live).then(|| self.reason(self.down_since.elapsed()))
+    }
+
+    fn reason(&self, down: Duration) -> String {
+        let why = self
+            .last_error
+            .as_deref()
+            .map(|e| format!(" (last error: {e})"))
+            .unwrap_or_default();
+        if self.ever_live {
+            format!(
+                "lost the stream to your server at {} for {} s and could not get it back{why}",
+                self.destination,
+                down.as_secs()
+            )
+        } else {
+            format!(
+                "your server at {} never accepted the stream in {} s{why}; check that it runs \
+                 and that the RTMP address is right (`aethex status`; `aethex login --server URL` \
+                 asks the server for it)",
+                self.destination,
+                down.as_secs()
+            )
         }
     }
 }
@@ -367,6 +462,33 @@ mod tests {
             stats_line(&ev),
             "01:02:05 x264enc 30.0 fps cpu 41% dropped 2 late 1 \
              | own server live 3512 kbps | also 1 (rtmp://h) reconnecting 0 kbps"
+        );
+    }
+
+    #[test]
+    fn own_watch_gives_up_when_never_accepted_or_lost_too_long() {
+        use std::time::Instant;
+        let t0 = Instant::now();
+        let s = |n| t0 + Duration::from_secs(n);
+        let mut w = OwnWatch::new("rtmp://h:1".into(), Duration::from_secs(10));
+        w.down_since = t0;
+        assert_eq!(w.update(OutputState::Connecting, None, s(3)), None);
+        let refused = Some("connection refused".to_string());
+        let why = w.update(OutputState::Reconnecting, refused, s(10)).unwrap();
+        assert!(
+            why.contains("never accepted") && why.contains("connection refused"),
+            "{why}"
+        );
+        assert!(w.at_end().is_some());
+        // Live, then a short loss is ridden out, a long one is not.
+        assert_eq!(w.update(OutputState::Live, None, s(11)), None);
+        assert_eq!(w.at_end(), None);
+        assert_eq!(w.update(OutputState::Reconnecting, None, s(20)), None);
+        assert_eq!(w.update(OutputState::Live, None, s(21)), None);
+        let why = w.update(OutputState::Reconnecting, None, s(31)).unwrap();
+        assert!(
+            why.starts_with("lost the stream to your server at rtmp://h:1 for 10 s"),
+            "{why}"
         );
     }
 

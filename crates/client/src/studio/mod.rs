@@ -162,8 +162,13 @@ impl Studio {
         let (api, local, rtmp_base) = match server.map(str::trim).filter(|s| !s.is_empty()) {
             Some(url) => {
                 let api = ApiClient::new(url)?;
-                let rtmp = crate::cli::config::rtmp_base(api.base_url(), None)
-                    .map_err(|e| StudioError::State(e.to_string()))?;
+                use crate::cli::config::{ConfigError, discover_rtmp};
+                let rtmp = match discover_rtmp(&api, None).await {
+                    Ok(rtmp) => rtmp,
+                    // Unreachable, timed out…: the same error the health check gives.
+                    Err(ConfigError::Discovery(e)) => return Err(e.into()),
+                    Err(e) => return Err(StudioError::State(e.to_string())),
+                };
                 (api, None, rtmp)
             }
             None => {

@@ -79,6 +79,22 @@ async fn unreachable_server_is_reported_as_such() {
     assert!(view.message.contains("cannot reach"), "{}", view.message);
 }
 
+/// A server elsewhere (RTMP on another port than 1935): the studio takes the own
+/// server's RTMP ingest from its `GET /api/v1/ingest`.
+#[tokio::test(flavor = "multi_thread")]
+async fn connecting_to_a_server_discovers_its_rtmp_ingest() {
+    use aethex_server::testing::{TestDb, TestServer};
+    let srv = TestServer::start(TestDb::Sqlite).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut studio = Studio::new(Vault::in_memory());
+    within(studio.connect(Some(&srv.url()), dir.path(), None))
+        .await
+        .expect("connect");
+    let own = studio.destinations(&settings()).expect("destinations");
+    assert_eq!(own[0].url, srv.rtmp_url());
+    assert_ne!(srv.rtmp.port(), 1935);
+}
+
 /// The whole creator journey against the built-in server: sign up, profile, keys,
 /// preview, go live, end, and the session resumed on the next launch.
 #[tokio::test(flavor = "multi_thread")]

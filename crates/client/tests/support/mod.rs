@@ -29,6 +29,7 @@ pub async fn aethex(config_dir: &Path, password: Option<&str>, args: &[&str]) ->
         .env("AETHEX_CONFIG_DIR", config_dir)
         .env_remove("AETHEX_PASSWORD")
         .env_remove("AETHEX_SERVER")
+        .env_remove("AETHEX_RTMP_URL")
         .env("RUST_LOG", "debug")
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);

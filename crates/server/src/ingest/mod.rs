@@ -7,6 +7,7 @@
 
 pub mod broadcast;
 pub mod channel_link;
+pub mod discovery;
 pub mod flv;
 pub mod rtmp;
 pub mod srt;

@@ -4,4 +4,5 @@
 
 mod accounts;
 mod channels;
+mod ingest;
 mod platform;

@@ -39,6 +39,7 @@ async fn healthz_metrics_and_openapi() {
         "/api/v1/auth/register",
         "/api/v1/channels/{name}",
         "/api/v1/channels/{name}/stream-key",
+        "/api/v1/ingest",
     ] {
         assert!(doc["paths"].get(p).is_some(), "{p} documented");
     }
