@@ -29,14 +29,14 @@ SERVER_PID=
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
   # Never leave a test install behind.
-  for p in aethex-server aethex-studio; do
+  for p in aethex-server ae-thex-studio; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q installed && "${APT[@]}" purge "$p" >/dev/null 2>&1
   done
   rm -rf "$TMP"
 }
 trap cleanup EXIT
 
-for p in aethex-server aethex-studio; do
+for p in aethex-server ae-thex-studio; do
   if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     bad "$p is already installed on this machine; the test would remove it" "purge it first"
     trap - EXIT; rm -rf "$TMP"; finish
@@ -45,7 +45,9 @@ done
 
 # Files a package installed (absolute paths, directories excluded).
 pkg_files() { dpkg -L "$1" | while read -r f; do [ -d "$f" ] || echo "$f"; done; }
-deb_has() { dpkg-deb -c "$1" | awk '{print $6}' | grep -qx "$2" || { echo "$2 not in $1"; return 1; }; }
+# deb_list DEB: its paths, without the leading "./" some builders write.
+deb_list() { dpkg-deb -c "$1" | sed -E 's/^([^ ]+ +){5}//; s#^\./##'; }
+deb_has() { deb_list "$1" | grep -qxF "${2#./}" || { echo "$2 not in $1"; return 1; }; }
 # build_deb WHAT NAME: `scripts/package WHAT` from the debug build into $DEB; shows
 # its size and contents (a failed build ends the test).
 build_deb() {
@@ -56,7 +58,7 @@ build_deb() {
     bad "$2" "$(tail -n 5 "$TMP/$1-build.log")"; finish
   fi
   echo "measure: $1 package $(basename "$DEB") $(size_mb "$DEB")"
-  dpkg-deb -c "$DEB" | awk '{print "  " $3 " " $6}'
+  dpkg-deb -c "$DEB" | awk '{ $1 = $2 = $4 = $5 = ""; print " " $0 }'
 }
 size_mb() { awk -v b="$(stat -c %s "$1")" 'BEGIN { printf "%.1f MB", b / 1048576 }'; }
 
@@ -64,8 +66,8 @@ size_mb() { awk -v b="$(stat -c %s "$1")" 'BEGIN { printf "%.1f MB", b / 1048576
 build_deb server "server .deb built with cargo-deb"; SERVER_DEB=$DEB
 server_contents() {
   for f in ./usr/bin/aethex-server ./usr/share/aethex/web/index.html ./etc/aethex/server.toml \
-    ./lib/systemd/system/aethex-server.service; do deb_has "$SERVER_DEB" "$f" || return 1; done
-  dpkg-deb -c "$SERVER_DEB" | grep -q '\./usr/share/aethex/web/assets/player-.*\.js$' || { echo "no player script"; return 1; }
+    ./usr/lib/systemd/system/aethex-server.service; do deb_has "$SERVER_DEB" "$f" || return 1; done
+  deb_list "$SERVER_DEB" | grep -q '^usr/share/aethex/web/assets/player-.*\.js$' || { echo "no player script"; return 1; }
   dpkg-deb -I "$SERVER_DEB" conffiles | grep -qx /etc/aethex/server.toml || { echo "server.toml is not a conffile"; return 1; }
   dpkg-deb -f "$SERVER_DEB" Depends | grep -q gstreamer1.0-plugins-bad || { echo "no GStreamer plugin dependency"; return 1; }
 }
@@ -139,8 +141,8 @@ studio_contents() {
   for f in ./usr/bin/aethex-studio ./usr/bin/aethex-server ./usr/share/aethex/web/index.html; do
     deb_has "$STUDIO_DEB" "$f" || return 1
   done
-  dpkg-deb -c "$STUDIO_DEB" | grep -q '\./usr/share/applications/.*\.desktop$' || { echo "no desktop entry"; return 1; }
-  dpkg-deb -c "$STUDIO_DEB" | grep -q '\./usr/share/icons/hicolor/.*/apps/.*\.png$' || { echo "no icons"; return 1; }
+  deb_list "$STUDIO_DEB" | grep -q '^usr/share/applications/.*\.desktop$' || { echo "no desktop entry"; return 1; }
+  deb_list "$STUDIO_DEB" | grep -q '^usr/share/icons/hicolor/.*/apps/.*\.png$' || { echo "no icons"; return 1; }
   dpkg-deb -f "$STUDIO_DEB" Depends | grep -q gstreamer1.0-plugins-ugly || { echo "no GStreamer plugin dependency"; return 1; }
 }
 check "studio .deb: studio, aethex-server, web player, desktop entry, icons, dependencies" studio_contents
