@@ -4,8 +4,10 @@
 // → it disappears for the other client → viewer count 1 while it watches → end stream.
 // Prints `studio journey: N passed, N failed`; screenshots go to ARTIFACT_DIR.
 // Usage: node ui/e2e/studio-journey.e2e.mjs /path/to/aethex-studio ARTIFACT_DIR
+// (JOURNEY_SERVER_EXE: the built-in server's expected binary; JOURNEY_T0_MS: epoch ms
+// an install began, for the install → live measure.)
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import WebSocket from "ws";
 import { WebDriver } from "./webdriver.mjs";
 
@@ -126,6 +128,11 @@ try {
     await setValue("#title", "Journey stream");
     await clickJs("#btn-golive");
     await until("End Stream button", () => visible("#btn-end"), 60000);
+    console.log(`measure: launch → live ${Date.now() - launched} ms`);
+    // Set by scripts/e2e/packages.sh: when the package install began.
+    if (process.env.JOURNEY_T0_MS) {
+      console.log(`measure: install → live ${((Date.now() - Number(process.env.JOURNEY_T0_MS)) / 1000).toFixed(1)} s`);
+    }
     await sleep(3000);
     await shot("5-studio-live");
   });
@@ -152,6 +159,15 @@ try {
           `file-backed ${(kb("Rss") - kb("Anonymous")).toFixed(0)} MB; + WebKit children ${webkit.toFixed(0)} MB, ` +
           `+ built-in server child ${server.toFixed(0)} MB; scripts/bench/studio-memory.sh for the full picture)`,
       );
+    });
+  }
+
+  if (process.env.JOURNEY_SERVER_EXE) {
+    await check(`the built-in server runs ${process.env.JOURNEY_SERVER_EXE}`, async () => {
+      const pid = execFileSync("pgrep", ["-n", "-x", "aethex-studio"]).toString().trim();
+      const kids = execFileSync("pgrep", ["-P", pid]).toString().trim().split(/\s+/);
+      const exes = kids.map((k) => { try { return readlinkSync(`/proc/${k}/exe`); } catch { return ""; } });
+      if (!exes.includes(process.env.JOURNEY_SERVER_EXE)) throw new Error(`children run ${exes.join(", ")}`);
     });
   }
 

@@ -136,7 +136,8 @@ pub struct Config {
     )]
     pub trusted_proxies: Vec<ipnet::IpNet>,
 
-    /// Built web player assets to serve at `/` (default: `ui/dist` next to the binary's source tree).
+    /// Built web player assets to serve at `/` (default: `../share/aethex/web` beside the
+    /// binary when installed from a package, else `ui/dist` of the binary's source tree).
     #[arg(long, env = "AETHEX_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
 

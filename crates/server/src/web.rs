@@ -13,10 +13,28 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::state::AppState;
 
-/// The assets directory: `--web-dir`, else `ui/dist` of this source tree.
+/// Where a package installs the web player, from the binary's directory:
+/// `/usr/bin/aethex-server` serves `/usr/share/aethex/web`.
+pub const INSTALLED_WEB_DIR: &str = "../share/aethex/web";
+
+/// The assets directory: `--web-dir`, else the installed one next to the
+/// binary ([`INSTALLED_WEB_DIR`]) when it holds a build, else `ui/dist` of this
+/// source tree (a development build).
 pub fn web_dir(configured: Option<&Path>) -> PathBuf {
-    configured
-        .map(Path::to_path_buf)
+    if let Some(dir) = configured {
+        return dir.to_path_buf();
+    }
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf));
+    default_web_dir(exe_dir.as_deref())
+}
+
+/// [`web_dir`] without a flag, for a binary in `exe_dir`.
+fn default_web_dir(exe_dir: Option<&Path>) -> PathBuf {
+    exe_dir
+        .map(|dir| dir.join(INSTALLED_WEB_DIR))
+        .filter(|dir| dir.join("index.html").is_file())
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/dist"))
 }
 
@@ -64,4 +82,27 @@ fn html_escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_installed_binary_serves_the_packaged_player() {
+        let root = tempfile::tempdir().unwrap();
+        let bin = root.path().join("usr/bin");
+        let web = root.path().join("usr/share/aethex/web");
+        std::fs::create_dir_all(&bin).unwrap();
+        let source_tree = default_web_dir(Some(&bin));
+        assert!(
+            source_tree.ends_with("ui/dist"),
+            "no packaged build: the source tree's {source_tree:?}"
+        );
+        std::fs::create_dir_all(&web).unwrap();
+        std::fs::write(web.join("index.html"), "<!doctype html>").unwrap();
+        let chosen = default_web_dir(Some(&bin));
+        assert_eq!(chosen.canonicalize().unwrap(), web.canonicalize().unwrap());
+        assert_eq!(web_dir(Some(Path::new("/srv/web"))), Path::new("/srv/web"));
+    }
 }

@@ -182,6 +182,22 @@ pub fn server_binary() -> PathBuf {
     PathBuf::from(SERVER_BIN)
 }
 
+/// The built-in server's own configuration file, `{data_dir}/server.toml`
+/// (written empty the first time). Named explicitly so the server never falls
+/// back to `/etc/aethex/server.toml`, which belongs to a system-wide server.
+fn own_config_file(data_dir: &Path) -> Result<PathBuf, LocalServerError> {
+    let path = data_dir.join("server.toml");
+    if !path.exists() {
+        std::fs::write(
+            &path,
+            "# Settings of AeThex Studio's built-in server: keys are the long flags of\n\
+             # `aethex-server --help`. The studio sets data-dir, http and rtmp itself.\n",
+        )
+        .map_err(|e| LocalServerError::Start(format!("{}: {e}", path.display())))?;
+    }
+    Ok(path)
+}
+
 impl LocalServer {
     /// Starts the server with its data in `data_dir`, on the preferred ports when free
     /// (so the server address and its keyring entries stay the same across launches),
@@ -253,7 +269,10 @@ impl LocalServer {
         bin: &Path,
         (http, rtmp): (u16, u16),
     ) -> Result<(Running, SocketAddr, SocketAddr), LocalServerError> {
+        let config = own_config_file(data_dir)?;
         let mut child = Command::new(bin)
+            .arg("--config")
+            .arg(&config)
             .arg("--data-dir")
             .arg(data_dir)
             .arg("--http")
