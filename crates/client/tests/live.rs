@@ -56,8 +56,8 @@ fn spawn_live(
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
+        .expect("spawn aethex live");
+    let stdout = child.stdout.take().expect("piped stdout");
     let printer = tokio::spawn(async move {
         let mut lines = BufReader::new(stdout).lines();
         let mut all = Vec::new();
