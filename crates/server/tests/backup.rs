@@ -10,20 +10,7 @@ use std::time::Duration;
 use aethex_server::testing::PASSWORD;
 use serde_json::json;
 use support::http::{get, post};
-use support::process::{ServerProcess, command, run};
-
-fn start(data: &Path) -> ServerProcess {
-    let mut cmd = command();
-    cmd.args([
-        "--http",
-        "127.0.0.1:0",
-        "--rtmp",
-        "127.0.0.1:0",
-        "--data-dir",
-    ])
-    .arg(data);
-    ServerProcess::start(cmd).unwrap_or_else(|e| panic!("server did not start: {e}"))
-}
+use support::process::{command, run, start_on};
 
 /// `aethex-server --data-dir DATA ARGS…`: (success, stdout + stderr).
 fn op(data: &Path, args: &[&str]) -> (bool, String) {
@@ -37,7 +24,7 @@ fn op(data: &Path, args: &[&str]) -> (bool, String) {
 async fn backup_of_a_live_server_restores_accounts_channels_chat_and_vods() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (data, restored) = (dir.path().join("data"), dir.path().join("restored"));
-    let server = start(&data);
+    let server = start_on(&data);
     let http = reqwest::Client::new();
 
     // Accounts, a channel with a title, chat messages, one finished broadcast.
@@ -153,7 +140,7 @@ async fn backup_of_a_live_server_restores_accounts_channels_chat_and_vods() {
         "{out}"
     );
 
-    let server = start(&restored);
+    let server = start_on(&restored);
     let login = post(
         &http,
         server.url("/api/v1/auth/login"),

@@ -6,27 +6,13 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::Duration;
 
 use aethex_server::testing::PASSWORD;
 use serde_json::json;
 use support::http::{get, post};
 use support::media::{Publisher, Tracks, ffprobe, parse_playlist};
-use support::process::{ServerProcess, command};
-
-fn start(data: &Path) -> ServerProcess {
-    let mut cmd = command();
-    cmd.args([
-        "--http",
-        "127.0.0.1:0",
-        "--rtmp",
-        "127.0.0.1:0",
-        "--data-dir",
-    ])
-    .arg(data);
-    ServerProcess::start(cmd).unwrap_or_else(|e| panic!("server did not start: {e}"))
-}
+use support::process::{ServerProcess, start_on};
 
 async fn wait_live(http: &reqwest::Client, server: &ServerProcess, want: bool) {
     let url = server.url("/api/v1/channels/alice");
@@ -41,7 +27,7 @@ async fn wait_live(http: &reqwest::Client, server: &ServerProcess, want: bool) {
 async fn a_broadcast_cut_by_kill_9_becomes_a_complete_playable_vod() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
-    let server = start(&data);
+    let server = start_on(&data);
     let http = reqwest::Client::new();
     let alice = post(
         &http,
@@ -68,7 +54,7 @@ async fn a_broadcast_cut_by_kill_9_becomes_a_complete_playable_vod() {
     drop(server); // SIGKILL: no flush, no end of broadcast
     drop(publisher);
 
-    let server = start(&data);
+    let server = start_on(&data);
     assert!(
         server.stderr().contains("recovered the recording"),
         "{}",

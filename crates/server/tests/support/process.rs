@@ -116,6 +116,20 @@ impl Drop for ServerProcess {
     }
 }
 
+/// The binary serving `data` on random local ports (panics if it does not start).
+pub fn start_on(data: &std::path::Path) -> ServerProcess {
+    let mut cmd = command();
+    cmd.args([
+        "--http",
+        "127.0.0.1:0",
+        "--rtmp",
+        "127.0.0.1:0",
+        "--data-dir",
+    ])
+    .arg(data);
+    ServerProcess::start(cmd).unwrap_or_else(|e| panic!("server did not start: {e}"))
+}
+
 /// Runs the binary to completion: (status, stdout, stderr).
 pub fn run(mut cmd: Command) -> (ExitStatus, String, String) {
     let out = cmd
