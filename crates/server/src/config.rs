@@ -82,13 +82,13 @@ pub struct Config {
     /// proxy, e.g. `rtmp://stream.example.org:1935/live` (default: the host
     /// the request came to and the bound `--rtmp` port).
     #[arg(long, env = "AETHEX_PUBLIC_RTMP_URL", value_name = "URL",
-          value_parser = crate::ingest::discovery::parse_public_rtmp)]
+          value_parser = crate::discovery::parse_public_rtmp)]
     pub public_rtmp_url: Option<String>,
 
     /// SRT ingest URL to advertise, e.g. `srt://stream.example.org:9000`
     /// (default: the host the request came to and the `--srt` port).
     #[arg(long, env = "AETHEX_PUBLIC_SRT_URL", value_name = "URL",
-          value_parser = crate::ingest::discovery::parse_public_srt)]
+          value_parser = crate::discovery::parse_public_srt)]
     pub public_srt_url: Option<String>,
 
     /// Target HLS segment length in milliseconds (segments cut at the next keyframe).

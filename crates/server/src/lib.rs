@@ -14,6 +14,7 @@ pub mod config;
 pub mod db;
 #[cfg(test)]
 mod dependencies;
+pub mod discovery;
 pub mod doctor;
 pub mod error;
 pub mod hls;
@@ -47,7 +48,7 @@ pub fn app(state: AppState) -> Router {
         .merge(channels::router())
         .merge(vod::api_router())
         .merge(chat::router())
-        .merge(ingest::discovery::router())
+        .merge(discovery::router())
         .route("/openapi.json", get(openapi::serve))
         .fallback(not_found);
     let web_dir = web::web_dir(state.config.web_dir.as_deref());

@@ -17,7 +17,7 @@ use utoipa::{Modify, OpenApi};
         crate::chat::rest::history, crate::chat::rest::delete_message, crate::chat::rest::ban,
         crate::chat::rest::unban, crate::chat::rest::slow_mode, crate::chat::rest::list_terms,
         crate::chat::rest::add_term, crate::chat::rest::remove_term, crate::chat::rest::mod_log,
-        crate::ingest::discovery::ingest,
+        crate::discovery::ingest,
     ),
     modifiers(&BearerAuth),
     tags((name = "auth", description = "accounts and sessions"),

@@ -7,7 +7,6 @@
 
 pub mod broadcast;
 pub mod channel_link;
-pub mod discovery;
 pub mod flv;
 pub mod rtmp;
 pub mod srt;
