@@ -9,7 +9,9 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/aethex/target}
 BIN=${AETHEX_SERVER_BIN:-$CARGO_TARGET_DIR/debug/aethex-server}
-WORK=$(mktemp -d "${XDG_CACHE_HOME:-$HOME/.cache}/aethex-cluster-e2e.XXXXXX"); chmod 755 "$WORK"
+# Under /tmp: the throwaway PostgreSQL runs as user postgres, which cannot
+# enter /root (the name avoids the tmp.* pattern something here sweeps).
+WORK=$(mktemp -d /tmp/aethex-cluster-e2e.XXXXXX); chmod 755 "$WORK"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null
   scripts/pg-cluster stop "$WORK/pg" >/dev/null 2>&1; rm -rf "$WORK"; }
