@@ -126,6 +126,16 @@ describe("VideoPlayer (live)", () => {
     expect(hlsMock.instances).toHaveLength(2);
   });
 
+  it("kick() starts over a load that began before the stream came back and shows nothing", () => {
+    vi.advanceTimersByTime(2500);
+    player.kick(); // a fresh load: left alone
+    expect(hlsMock.instances).toHaveLength(1);
+    vi.advanceTimersByTime(1000);
+    player.kick(); // nothing for 3.5 s: it began on the old broadcast
+    expect(hlsMock.instances).toHaveLength(2);
+    expect(player.playbackState).toBe("loading");
+  });
+
   it("starts over when a new broadcast restarts the playlist's sequence numbers", () => {
     const hls = current();
     hls.emit("hlsLevelLoaded", { details: { startSN: 40 } });

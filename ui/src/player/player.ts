@@ -58,6 +58,12 @@ const CATCH_UP_MARGIN_S = 0.1;
 const STALL_RELOAD_MS = 4000;
 /** Reloads when a (re)start has shown no frame for this long. */
 const LOAD_TIMEOUT_MS = 10_000;
+/**
+ * A load that has shown nothing for this long when the stream is announced
+ * live again began before it came back (on the ended broadcast's playlist,
+ * or inside hls.js's own retries): a live signal starts it over.
+ */
+const KICK_STALE_LOAD_MS = 3000;
 
 /** Options of [`VideoPlayer`]. */
 export interface PlayerOptions {
@@ -169,7 +175,8 @@ export class VideoPlayer {
    */
   kick(): void {
     const waiting = this.retryTimer !== null;
-    if (waiting || this.state === "idle" || this.state === "offline" || this.state === "error") this.start();
+    const staleLoad = this.state === "loading" && Date.now() - this.lastProgressAt > KICK_STALE_LOAD_MS;
+    if (waiting || staleLoad || this.state === "idle" || this.state === "offline" || this.state === "error") this.start();
   }
 
   /** Stops and releases everything; the player can be started again. */
