@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aethex_server::testing::PASSWORD;
 use serde_json::json;
-use support::http::{get, post};
+use support::http::{get, post, register, stream_key};
 use support::process::{command, run, start_on};
 
 /// `aethex-server --data-dir DATA ARGS…`: (success, stdout + stderr).
@@ -28,21 +28,8 @@ async fn backup_of_a_live_server_restores_accounts_channels_chat_and_vods() {
     let http = reqwest::Client::new();
 
     // Accounts, a channel with a title, chat messages, one finished broadcast.
-    let alice = post(
-        &http,
-        server.url("/api/v1/auth/register"),
-        None,
-        json!({"username": "alice", "password": PASSWORD}),
-    )
-    .await;
-    let token = alice["token"].as_str().expect("token").to_string();
-    post(
-        &http,
-        server.url("/api/v1/auth/register"),
-        None,
-        json!({"username": "bob", "password": PASSWORD}),
-    )
-    .await;
+    let token = register(&http, &server, "alice").await;
+    register(&http, &server, "bob").await;
     let res = http
         .patch(server.url("/api/v1/channels/alice"))
         .bearer_auth(&token)
@@ -51,14 +38,7 @@ async fn backup_of_a_live_server_restores_accounts_channels_chat_and_vods() {
         .await
         .expect("patch");
     assert!(res.status().is_success());
-    let key = post(
-        &http,
-        server.url("/api/v1/channels/alice/stream-key"),
-        Some(&token),
-        json!({}),
-    )
-    .await;
-    let key = key["stream_key"].as_str().expect("key").to_string();
+    let key = stream_key(&http, &server, "alice", &token).await;
     let ws = format!("ws://{}/ws/chat/alice?token={token}", server.http);
     let mut chat = support::chat::Chat::join_url(&ws).await;
     for text in ["first message", "second message"] {

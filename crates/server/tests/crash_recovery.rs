@@ -8,9 +8,7 @@ mod support;
 
 use std::time::Duration;
 
-use aethex_server::testing::PASSWORD;
-use serde_json::json;
-use support::http::{get, post};
+use support::http::{get, register, stream_key};
 use support::media::{Publisher, Tracks, ffprobe, parse_playlist};
 use support::process::{ServerProcess, start_on};
 
@@ -29,24 +27,8 @@ async fn a_broadcast_cut_by_kill_9_becomes_a_complete_playable_vod() {
     let data = dir.path().join("data");
     let server = start_on(&data);
     let http = reqwest::Client::new();
-    let alice = post(
-        &http,
-        server.url("/api/v1/auth/register"),
-        None,
-        json!({"username": "alice", "password": PASSWORD}),
-    )
-    .await;
-    let token = alice["token"].as_str().expect("token").to_string();
-    let key = post(
-        &http,
-        server.url("/api/v1/channels/alice/stream-key"),
-        Some(&token),
-        json!({}),
-    )
-    .await["stream_key"]
-        .as_str()
-        .expect("key")
-        .to_string();
+    let token = register(&http, &server, "alice").await;
+    let key = stream_key(&http, &server, "alice", &token).await;
     let publisher = Publisher::ffmpeg(&format!("rtmp://{}/live/{key}", server.rtmp), Tracks::Both);
     wait_live(&http, &server, true).await;
     // About four segments on disk, the next one half written.

@@ -104,6 +104,7 @@ pub fn finalise_dir(dir: &Path) -> std::io::Result<Finalised> {
         Err(e) => return Err(e),
     };
     let (header, entries, mut dropped) = parse(&text);
+    let total = entries.len();
     let mut kept = Vec::new();
     for entry in entries {
         if segment_is_whole(&dir.join(&entry.uri)) {
@@ -112,7 +113,7 @@ pub fn finalise_dir(dir: &Path) -> std::io::Result<Finalised> {
             break;
         }
     }
-    dropped += count_entries(&text).saturating_sub(kept.len() + dropped);
+    dropped += total - kept.len();
     let mut out = finished_header(&header, &kept);
     for e in &kept {
         out.push_str(&e.lines);
@@ -216,13 +217,6 @@ fn parse(text: &str) -> (String, Vec<Entry>, usize) {
         dropped += 1;
     }
     (header, entries, dropped)
-}
-
-/// Segment URIs in the playlist text (whole or not).
-fn count_entries(text: &str) -> usize {
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .count()
 }
 
 /// True when `path`'s MP4 boxes (size + type headers) fill it exactly.

@@ -34,3 +34,27 @@ pub async fn get(client: &reqwest::Client, url: String) -> Value {
     assert!(res.status().is_success(), "GET {url}: {}", res.status());
     res.json().await.expect("JSON")
 }
+
+/// Registers `username` (with the test password) on `server`; its session token.
+pub async fn register(
+    client: &reqwest::Client,
+    server: &super::process::ServerProcess,
+    username: &str,
+) -> String {
+    let body =
+        serde_json::json!({"username": username, "password": aethex_server::testing::PASSWORD});
+    let v = post(client, server.url("/api/v1/auth/register"), None, body).await;
+    v["token"].as_str().expect("token").to_string()
+}
+
+/// Rotates the stream key of `channel` (owned by `token`'s user); the new key.
+pub async fn stream_key(
+    client: &reqwest::Client,
+    server: &super::process::ServerProcess,
+    channel: &str,
+    token: &str,
+) -> String {
+    let url = server.url(&format!("/api/v1/channels/{channel}/stream-key"));
+    let v = post(client, url, Some(token), serde_json::json!({})).await;
+    v["stream_key"].as_str().expect("key").to_string()
+}
